@@ -1,0 +1,746 @@
+//! Validation: turns the file structs into the data map, collecting every issue.
+
+use super::files::*;
+use super::model::*;
+use super::SourceFile;
+use crate::category::{Category, SensitiveKind};
+use crate::error::{ConfigIssue, Error};
+use crate::exemption::{Condition, ExemptionRule, Exemptions, LegalHold, Test};
+use crate::identity::Normalizer;
+use crate::mask::MaskStrategy;
+use crate::request::Identity;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
+
+struct Issues(Vec<ConfigIssue>);
+
+impl Issues {
+    fn add(&mut self, file: &str, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigIssue {
+            file: file.to_string(),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Replaces `${VAR}` and `${VAR:-default}` in `text` using `env`. A variable that is unset
+/// and has no default is an error naming the variable.
+pub fn interpolate(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "unterminated ${…}".to_string())?;
+        let expr = &after[..end];
+        let (name, default) = match expr.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (expr, None),
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("bad variable name in ${{{expr}}}"));
+        }
+        match env(name).filter(|v| !v.is_empty()) {
+            Some(v) => out.push_str(&v),
+            None => match default {
+                Some(d) => out.push_str(d),
+                None => return Err(format!("environment variable {name} is not set")),
+            },
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn parse<T: DeserializeOwned>(file: &SourceFile, issues: &mut Issues) -> Option<T> {
+    match toml::from_str::<T>(&file.text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            // toml's message names the key and position; config holds no subject data.
+            let msg = e.message().to_string();
+            let pos = e
+                .span()
+                .map(|s| {
+                    let line = file.text[..s.start.min(file.text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            issues.add(&file.path, "", format!("{msg}{pos}"));
+            None
+        }
+    }
+}
+
+/// Builds and validates the configuration.
+pub(super) fn build(
+    files: &[SourceFile],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> crate::error::Result<Config> {
+    let mut issues = Issues(Vec::new());
+    let find = |p: &str| files.iter().find(|f| f.path == p);
+
+    let settings = match find("dsr.toml") {
+        None => {
+            issues.add("dsr.toml", "", "file is missing");
+            None
+        }
+        Some(f) => parse::<SettingsFile>(f, &mut issues).and_then(|s| settings(s, env, &mut issues)),
+    };
+    let identity_types = settings
+        .as_ref()
+        .map(|s| s.identity_types.clone())
+        .unwrap_or_default();
+
+    // Stores.
+    let mut stores = Vec::new();
+    let mut store_files: BTreeMap<String, String> = BTreeMap::new();
+    let mut store_paths: Vec<&SourceFile> =
+        files.iter().filter(|f| f.path.starts_with("stores/")).collect();
+    store_paths.sort_by(|a, b| a.path.cmp(&b.path));
+    if store_paths.is_empty() {
+        issues.add("stores/", "", "no store files (stores/<name>.toml)");
+    }
+    for f in store_paths {
+        let Some(sf) = parse::<StoreFile>(f, &mut issues) else { continue };
+        let stem = f
+            .path
+            .trim_start_matches("stores/")
+            .trim_end_matches(".toml")
+            .to_string();
+        let name = sf.name.clone().unwrap_or(stem);
+        if !valid_name(&name) {
+            issues.add(&f.path, "name", "store name must be 1-64 characters of a-z 0-9 _ -");
+        }
+        if let Some(prev) = store_files.insert(name.clone(), f.path.clone()) {
+            issues.add(&f.path, "name", format!("duplicate store name `{name}` (also {prev})"));
+            continue;
+        }
+        if let Some(s) = store(&f.path, name, sf, &identity_types, env, &mut issues) {
+            stores.push(s);
+        }
+    }
+    let mut data_map = DataMap { stores };
+    resolve_edges(&mut data_map, files, &store_files, &mut issues);
+    check_reachability(&data_map, &store_files, &mut issues);
+    check_cycles(&data_map, &store_files, &mut issues);
+
+    let disclosures = match find("disclosures.toml") {
+        None => {
+            issues.add("disclosures.toml", "", "file is missing");
+            None
+        }
+        Some(f) => parse::<DisclosuresFile>(f, &mut issues).map(|d| disclosures(d, &mut issues)),
+    };
+    if let Some(d) = &disclosures {
+        for t in data_map.tables() {
+            for c in &t.columns {
+                if let Some(cat) = c.category
+                    && !d.categories.contains_key(&cat)
+                {
+                    let file = store_files.get(&t.id.store).cloned().unwrap_or_default();
+                    issues.add(
+                        &file,
+                        format!("tables.{}.columns.{}.category", t.id.table, c.name),
+                        format!("category `{}` has no row in disclosures.toml", cat.key()),
+                    );
+                }
+            }
+        }
+    }
+
+    let exemptions = match find("exemptions.toml") {
+        None => Exemptions::default(),
+        Some(f) => parse::<ExemptionsFile>(f, &mut issues)
+            .map(|e| exemptions(e, &data_map, &identity_types, &mut issues))
+            .unwrap_or_default(),
+    };
+
+    match (settings, disclosures) {
+        (Some(settings), Some(disclosures)) if issues.0.is_empty() => Ok(Config {
+            settings,
+            data_map,
+            disclosures,
+            exemptions,
+        }),
+        _ => Err(Error::Config(issues.0)),
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+fn settings(
+    s: SettingsFile,
+    env: &dyn Fn(&str) -> Option<String>,
+    issues: &mut Issues,
+) -> Option<Settings> {
+    let f = "dsr.toml";
+    let mut interp = |key: &str, v: &str| match interpolate(v, env) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            issues.add(f, key, e);
+            None
+        }
+    };
+    let control_db = interp("control_db", &s.control_db);
+    let evidence = interp("evidence", &s.evidence);
+    let delivery = interp("delivery", &s.delivery);
+    let hash_key = interp("hash_key", &s.hash_key);
+    if let Some(k) = &hash_key
+        && k.len() < 16
+    {
+        issues.add(f, "hash_key", "must be at least 16 characters");
+    }
+    if s.record_keeping_months < 24 {
+        issues.add(f, "record_keeping_months", "must be at least 24 (11 CCR §7101)");
+    }
+    if s.identities.is_empty() {
+        issues.add(f, "identities", "declare at least one identity type");
+    }
+    for k in s.identities.keys() {
+        if !valid_name(k) {
+            issues.add(f, format!("identities.{k}"), "identity type must be a-z 0-9 _ -");
+        }
+    }
+    Some(Settings {
+        control_db: control_db?,
+        evidence: evidence?,
+        delivery: delivery?,
+        hash_key: hash_key?,
+        record_keeping_months: s.record_keeping_months,
+        business: Business {
+            name: s.business.name,
+            privacy_contact: s.business.privacy_contact,
+            sells: s.business.sells,
+            opt_out_url: s.business.opt_out_url,
+        },
+        identity_types: s
+            .identities
+            .into_iter()
+            .map(|(k, v)| (k, v.normalize))
+            .collect(),
+    })
+}
+
+fn store(
+    file: &str,
+    name: String,
+    sf: StoreFile,
+    identity_types: &BTreeMap<String, Normalizer>,
+    env: &dyn Fn(&str) -> Option<String>,
+    issues: &mut Issues,
+) -> Option<StoreMap> {
+    let kind = StoreKind::parse(&sf.kind);
+    if kind.is_none() {
+        issues.add(
+            file,
+            "kind",
+            format!("unknown store kind `{}`; expected sqlite, postgres, mysql, parquet or objects", sf.kind),
+        );
+    }
+    let url = match interpolate(&sf.url, env) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            issues.add(file, "url", e);
+            None
+        }
+    };
+    if sf.tables.is_empty() {
+        issues.add(file, "tables", "a store needs at least one mapped table");
+    }
+    let mut tables = Vec::new();
+    for (tname, tf) in sf.tables {
+        let tkey = format!("tables.{tname}");
+        let id = TableRef {
+            store: name.clone(),
+            table: tname.clone(),
+        };
+        let mut columns = Vec::new();
+        let mut collected_at = None;
+        for (cname, cf) in &tf.columns {
+            let ckey = format!("{tkey}.columns.{cname}");
+            let category = cf.category.as_deref().and_then(|c| {
+                let parsed = Category::parse(c);
+                if parsed.is_none() {
+                    issues.add(
+                        file,
+                        format!("{ckey}.category"),
+                        format!(
+                            "unknown category `{c}`; expected one of {}",
+                            Category::ALL.map(|c| c.key()).join(", ")
+                        ),
+                    );
+                }
+                parsed
+            });
+            let sensitive = match &cf.sensitive {
+                None => None,
+                Some(toml::Value::String(s)) => {
+                    let k = SensitiveKind::parse(s);
+                    if k.is_none() {
+                        issues.add(
+                            file,
+                            format!("{ckey}.sensitive"),
+                            format!(
+                                "unknown sensitive kind `{s}`; expected one of {}",
+                                SensitiveKind::ALL.map(|k| k.key()).join(", ")
+                            ),
+                        );
+                    }
+                    k
+                }
+                Some(_) => {
+                    issues.add(
+                        file,
+                        format!("{ckey}.sensitive"),
+                        format!(
+                            "a sensitive column needs its sensitive kind, one of {}",
+                            SensitiveKind::ALL.map(|k| k.key()).join(", ")
+                        ),
+                    );
+                    None
+                }
+            };
+            if sensitive.is_some() && cf.identity.is_some() {
+                issues.add(file, format!("{ckey}.identity"), "a sensitive column cannot be an identity");
+            }
+            let identity = cf.identity.as_ref().and_then(|k| match identity_types.get(k) {
+                Some(n) => Some(IdentityRole {
+                    kind: k.clone(),
+                    normalizer: *n,
+                    unique: cf.unique,
+                }),
+                None => {
+                    issues.add(
+                        file,
+                        format!("{ckey}.identity"),
+                        format!("identity type `{k}` is not declared in dsr.toml [identities]"),
+                    );
+                    None
+                }
+            });
+            if cf.unique && cf.identity.is_none() {
+                issues.add(file, format!("{ckey}.unique"), "`unique` needs `identity`");
+            }
+            let edges: Vec<(EdgeKind, &String)> = [
+                (EdgeKind::OwnedBy, &cf.owned_by),
+                (EdgeKind::Owns, &cf.owns),
+                (EdgeKind::References, &cf.references),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+            .collect();
+            if edges.len() > 1 {
+                issues.add(file, ckey.clone(), "give only one of owned_by, owns, references");
+            }
+            // Targets are resolved once every store is known (see `resolve_edges`).
+            let edge = edges.first().map(|(k, _)| Edge {
+                kind: *k,
+                target: ColumnRef {
+                    table: TableRef {
+                        store: String::new(),
+                        table: String::new(),
+                    },
+                    column: String::new(),
+                },
+            });
+            match cf.role.as_deref() {
+                None => {}
+                Some("collected_at") => collected_at = Some(cname.clone()),
+                Some(r) => issues.add(file, format!("{ckey}.role"), format!("unknown role `{r}`; expected collected_at")),
+            }
+            columns.push(ColumnMap {
+                name: cname.clone(),
+                label: cf.label.clone().unwrap_or_else(|| cname.replace('_', " ")),
+                category,
+                sensitive,
+                identity,
+                edge,
+            });
+        }
+        let erase = match tf.erase.as_str() {
+            "delete" => Some(EraseAction::Delete),
+            "mask" => {
+                if tf.mask.is_empty() {
+                    issues.add(file, format!("{tkey}.mask"), "erase = \"mask\" needs at least one column strategy");
+                }
+                let mut ms = Vec::new();
+                for (col, strat) in &tf.mask {
+                    match MaskStrategy::parse(strat) {
+                        Ok(s) => ms.push((col.clone(), s)),
+                        Err(e) => issues.add(file, format!("{tkey}.mask.{col}"), e),
+                    }
+                }
+                Some(EraseAction::Mask(ms))
+            }
+            "retain" => match &tf.retain_basis {
+                Some(b) if !b.trim().is_empty() => Some(EraseAction::Retain(b.clone())),
+                _ => {
+                    issues.add(file, format!("{tkey}.retain_basis"), "erase = \"retain\" needs retain_basis");
+                    None
+                }
+            },
+            other => {
+                issues.add(file, format!("{tkey}.erase"), format!("unknown erase action `{other}`; expected delete, mask or retain"));
+                None
+            }
+        };
+        if !tf.mask.is_empty() && tf.erase != "mask" {
+            issues.add(file, format!("{tkey}.mask"), "mask strategies given but erase is not \"mask\"");
+        }
+        if let Some(key) = &tf.key
+            && key.is_empty()
+        {
+            issues.add(file, format!("{tkey}.key"), "key needs at least one column");
+        }
+        tables.push(TableMap {
+            label: tf.label.clone().unwrap_or_else(|| tname.replace('_', " ")),
+            id,
+            erase: erase.unwrap_or(EraseAction::Retain(String::new())),
+            key: tf.key.clone().unwrap_or_default(),
+            client_column: tf.client_column.clone(),
+            collected_at,
+            columns,
+        });
+    }
+    Some(StoreMap {
+        name,
+        kind: kind?,
+        url: url?,
+        client: sf.client,
+        tables,
+    })
+}
+
+/// Resolves `table.column` / `store.table.column` targets of every relation.
+fn resolve_edges(
+    map: &mut DataMap,
+    files: &[SourceFile],
+    store_files: &BTreeMap<String, String>,
+    issues: &mut Issues,
+) {
+    // Re-read the raw targets (kept out of the model until resolved).
+    let mut raw: Vec<(TableRef, String, String)> = Vec::new();
+    for (store, path) in store_files {
+        let Some(f) = files.iter().find(|f| &f.path == path) else { continue };
+        let Ok(sf) = toml::from_str::<StoreFile>(&f.text) else { continue };
+        for (t, tf) in sf.tables {
+            for (c, cf) in tf.columns {
+                if let Some(target) = cf.owned_by.or(cf.owns).or(cf.references) {
+                    raw.push((TableRef { store: store.clone(), table: t.clone() }, c, target));
+                }
+            }
+        }
+    }
+    let known: Vec<(TableRef, Vec<String>)> = map
+        .tables()
+        .map(|t| (t.id.clone(), t.columns.iter().map(|c| c.name.clone()).collect()))
+        .collect();
+    for (from, col, target) in raw {
+        let file = store_files.get(&from.store).cloned().unwrap_or_default();
+        let key = format!("tables.{}.columns.{col}", from.table);
+        let resolved = resolve_target(&from.store, &target, &known);
+        let Some(edge_target) = (match resolved {
+            Ok(r) => Some(r),
+            Err(msg) => {
+                issues.add(&file, &key, format!("relation to `{target}`: {msg}"));
+                None
+            }
+        }) else {
+            continue;
+        };
+        if let Some(t) = map.table_mut(&from)
+            && let Some(c) = t.columns.iter_mut().find(|c| c.name == col)
+            && let Some(e) = c.edge.as_mut()
+        {
+            e.target = edge_target;
+        }
+    }
+}
+
+fn resolve_target(
+    from_store: &str,
+    target: &str,
+    known: &[(TableRef, Vec<String>)],
+) -> Result<ColumnRef, String> {
+    let (table_part, column) = target
+        .rsplit_once('.')
+        .ok_or_else(|| "expected table.column or store.table.column".to_string())?;
+    // Candidates: `table` in this store (table names may contain a schema dot), or
+    // `store.table` in another store.
+    let mut candidates = vec![TableRef { store: from_store.to_string(), table: table_part.to_string() }];
+    if let Some((s, t)) = table_part.split_once('.') {
+        candidates.push(TableRef { store: s.to_string(), table: t.to_string() });
+    }
+    for cand in candidates {
+        if let Some((_, cols)) = known.iter().find(|(t, _)| *t == cand) {
+            if cols.iter().any(|c| c == column) {
+                return Ok(ColumnRef { table: cand, column: column.to_string() });
+            }
+            return Err(format!("column `{column}` is not mapped in `{cand}`"));
+        }
+    }
+    Err(format!("table `{table_part}` is not mapped"))
+}
+
+fn check_reachability(map: &DataMap, store_files: &BTreeMap<String, String>, issues: &mut Issues) {
+    let mut reach: BTreeSet<TableRef> = map
+        .tables()
+        .filter(|t| t.identity_columns().next().is_some())
+        .map(|t| t.id.clone())
+        .collect();
+    loop {
+        let before = reach.len();
+        for t in map.tables() {
+            for c in &t.columns {
+                let Some(e) = &c.edge else { continue };
+                match e.kind {
+                    EdgeKind::OwnedBy if reach.contains(&e.target.table) => {
+                        reach.insert(t.id.clone());
+                    }
+                    EdgeKind::Owns if reach.contains(&t.id) => {
+                        reach.insert(e.target.table.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if reach.len() == before {
+            break;
+        }
+    }
+    for t in map.tables() {
+        if !reach.contains(&t.id) {
+            let file = store_files.get(&t.id.store).cloned().unwrap_or_default();
+            issues.add(
+                &file,
+                format!("tables.{}", t.id.table),
+                "mapped table has no path from any identity (add an identity column, owned_by, or an owns relation to it)",
+            );
+        }
+    }
+}
+
+fn check_cycles(map: &DataMap, store_files: &BTreeMap<String, String>, issues: &mut Issues) {
+    // Depth-first search over table → target-table edges (self references are allowed).
+    fn visit(
+        map: &DataMap,
+        t: &TableRef,
+        stack: &mut Vec<TableRef>,
+        done: &mut BTreeSet<TableRef>,
+    ) -> Option<Vec<TableRef>> {
+        if let Some(pos) = stack.iter().position(|s| s == t) {
+            return Some(stack[pos..].to_vec());
+        }
+        if done.contains(t) {
+            return None;
+        }
+        stack.push(t.clone());
+        if let Some(tm) = map.table(t) {
+            for e in tm.columns.iter().filter_map(|c| c.edge.as_ref()) {
+                if e.target.table != *t
+                    && let Some(cycle) = visit(map, &e.target.table, stack, done)
+                {
+                    return Some(cycle);
+                }
+            }
+        }
+        stack.pop();
+        done.insert(t.clone());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for t in map.tables() {
+        if let Some(cycle) = visit(map, &t.id, &mut Vec::new(), &mut done) {
+            let file = store_files.get(&t.id.store).cloned().unwrap_or_default();
+            let path: Vec<String> = cycle.iter().map(|t| t.to_string()).collect();
+            issues.add(&file, format!("tables.{}", t.id.table), format!("relations form a cycle: {}", path.join(" -> ")));
+            return;
+        }
+    }
+}
+
+fn disclosures(d: DisclosuresFile, issues: &mut Issues) -> Disclosures {
+    let f = "disclosures.toml";
+    let mut categories = BTreeMap::new();
+    for (k, c) in d.category {
+        let Some(cat) = Category::parse(&k) else {
+            issues.add(
+                f,
+                format!("category.{k}"),
+                format!("unknown category `{k}`; expected one of {}", Category::ALL.map(|c| c.key()).join(", ")),
+            );
+            continue;
+        };
+        if c.decision.is_some() != c.decision_source.is_some() {
+            issues.add(f, format!("category.{k}.decision_source"), "a decision needs its decision_source (and vice versa)");
+        }
+        categories.insert(
+            cat,
+            CategoryDisclosure {
+                category: cat,
+                label: c.label,
+                examples: c.examples,
+                sources: c.sources,
+                purposes: c.purposes,
+                sold: c.sold,
+                third_parties: c.third_parties,
+                retention: c.retention,
+                decision: c.decision.zip(c.decision_source),
+            },
+        );
+    }
+    if d.version.trim().is_empty() {
+        issues.add(f, "version", "must not be empty");
+    }
+    Disclosures {
+        version: d.version,
+        source: d.source,
+        categories,
+        decisions: d.decisions,
+    }
+}
+
+fn condition(v: &toml::Value, key: &str, issues: &mut Issues) -> Option<Condition> {
+    let f = "exemptions.toml";
+    let Some(t) = v.as_table() else {
+        issues.add(f, key, "a condition is a table: { column = …, in = […] } or { all = […] } / { any = […] }");
+        return None;
+    };
+    let list = |name: &str, issues: &mut Issues| -> Option<Vec<Condition>> {
+        let arr = t.get(name)?.as_array();
+        let Some(arr) = arr else {
+            issues.add(f, format!("{key}.{name}"), "must be a list of conditions");
+            return None;
+        };
+        let out: Vec<Condition> = arr
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| condition(c, &format!("{key}.{name}[{i}]"), issues))
+            .collect();
+        (out.len() == arr.len() && !out.is_empty()).then_some(out)
+    };
+    if t.contains_key("all") || t.contains_key("any") {
+        if t.len() != 1 {
+            issues.add(f, key, "`all`/`any` stands alone in its condition");
+            return None;
+        }
+        return if t.contains_key("all") {
+            list("all", issues).map(Condition::All)
+        } else {
+            list("any", issues).map(Condition::Any)
+        };
+    }
+    let Some(column) = t.get("column").and_then(|c| c.as_str()) else {
+        issues.add(f, format!("{key}.column"), "is required (the column the test reads)");
+        return None;
+    };
+    let tests: Vec<&String> = t.keys().filter(|k| *k != "column").collect();
+    if tests.len() != 1 {
+        issues.add(f, key, "give exactly one test: in, equals, is_true, younger_than_days or older_than_days");
+        return None;
+    }
+    let name = tests[0].as_str();
+    let val = &t[name];
+    let scalar = |v: &toml::Value| -> Option<String> {
+        match v {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Integer(i) => Some(i.to_string()),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            toml::Value::Float(x) => Some(x.to_string()),
+            _ => None,
+        }
+    };
+    let days = |v: &toml::Value| v.as_integer().and_then(|i| u32::try_from(i).ok());
+    let test = match name {
+        "in" => val
+            .as_array()
+            .and_then(|a| a.iter().map(scalar).collect::<Option<Vec<_>>>())
+            .map(Test::In),
+        "equals" => scalar(val).map(Test::Equals),
+        "is_true" => val.as_bool().map(Test::IsTrue),
+        "younger_than_days" => days(val).map(Test::YoungerThanDays),
+        "older_than_days" => days(val).map(Test::OlderThanDays),
+        other => {
+            issues.add(f, format!("{key}.{other}"), "unknown test; expected in, equals, is_true, younger_than_days or older_than_days");
+            return None;
+        }
+    };
+    if test.is_none() {
+        issues.add(f, format!("{key}.{name}"), "has the wrong type for this test");
+    }
+    test.map(|test| Condition::Column { column: column.to_string(), test })
+}
+
+fn exemptions(
+    e: ExemptionsFile,
+    map: &DataMap,
+    identity_types: &BTreeMap<String, Normalizer>,
+    issues: &mut Issues,
+) -> Exemptions {
+    let f = "exemptions.toml";
+    let mut names = BTreeSet::new();
+    let mut rules = Vec::new();
+    for (i, x) in e.exemption.into_iter().enumerate() {
+        let key = format!("exemption[{i}]");
+        if !names.insert(x.name.clone()) {
+            issues.add(f, format!("{key}.name"), format!("duplicate exemption name `{}`", x.name));
+        }
+        let when = condition(&x.when, &format!("{key}.when"), issues);
+        let mut tables = Vec::new();
+        for t in &x.tables {
+            let Some((s, tb)) = t.split_once('.') else {
+                issues.add(f, format!("{key}.tables"), format!("`{t}` is not store.table"));
+                continue;
+            };
+            let r = TableRef { store: s.into(), table: tb.into() };
+            match map.table(&r) {
+                None => issues.add(f, format!("{key}.tables"), format!("table `{t}` is not mapped")),
+                Some(tm) => {
+                    if let Some(w) = &when {
+                        for c in w.columns() {
+                            if tm.column(c).is_none() && tm.collected_at.as_deref() != Some(c) {
+                                issues.add(
+                                    f,
+                                    format!("{key}.when"),
+                                    format!("column `{c}` is not mapped in `{t}` (map it, even as `{{}}`)"),
+                                );
+                            }
+                        }
+                    }
+                    tables.push(r);
+                }
+            }
+        }
+        if let Some(when) = when {
+            rules.push(ExemptionRule { name: x.name, basis: x.basis, tables, when });
+        }
+    }
+    let mut legal_holds = Vec::new();
+    for (i, h) in e.legal_hold.into_iter().enumerate() {
+        let key = format!("legal_hold[{i}]");
+        if !names.insert(h.name.clone()) {
+            issues.add(f, format!("{key}.name"), format!("duplicate name `{}`", h.name));
+        }
+        let mut ids = Vec::new();
+        for (j, id) in h.identities.iter().enumerate() {
+            match identity_types.get(&id.kind) {
+                None => issues.add(f, format!("{key}.identities[{j}].type"), format!("identity type `{}` is not declared", id.kind)),
+                Some(n) => match n.normalize(&id.value) {
+                    Ok(v) => ids.push(Identity { kind: id.kind.clone(), value: v }),
+                    Err(m) => issues.add(f, format!("{key}.identities[{j}].value"), format!("value {m}")),
+                },
+            }
+        }
+        legal_holds.push(LegalHold { name: h.name, basis: h.basis, identities: ids });
+    }
+    Exemptions { rules, legal_holds }
+}

@@ -1,0 +1,247 @@
+//! The on-disk shape of the configuration: serde structs, one per file kind.
+//!
+//! Every struct denies unknown fields, so a typo is an error rather than a silently ignored
+//! setting. The doc comment of each field is its user documentation.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `dsr.toml`: where things live and deployment-wide settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    /// Control database URL (`sqlite://path` now; `postgres://…` for many workers).
+    /// `${VAR}` and `${VAR:-default}` are taken from the environment.
+    pub control_db: String,
+    /// Evidence location: a directory (S3 URLs come with the S3 sink).
+    pub evidence: String,
+    /// Delivery location for reports: a directory.
+    pub delivery: String,
+    /// Secret key of the keyed hashes in evidence; give it through the environment.
+    pub hash_key: String,
+    /// Months evidence is kept (11 CCR §7101: at least 24).
+    #[serde(default = "default_record_keeping")]
+    pub record_keeping_months: u32,
+    /// The business answering the requests.
+    pub business: BusinessFile,
+    /// Identity types requests may carry and how each is normalised.
+    pub identities: BTreeMap<String, IdentityTypeFile>,
+}
+
+fn default_record_keeping() -> u32 {
+    24
+}
+
+/// `[business]` in `dsr.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessFile {
+    /// Legal name shown on reports.
+    pub name: String,
+    /// Contact for privacy questions, shown on reports.
+    pub privacy_contact: String,
+    /// Whether the business sells or shares PI (then deletion answers offer the opt-out).
+    pub sells: bool,
+    /// Where the consumer opts out (shown when `sells`).
+    #[serde(default)]
+    pub opt_out_url: Option<String>,
+}
+
+/// `[identities.<type>]` in `dsr.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityTypeFile {
+    /// `email`, `phone`, `exact` or `case_insensitive`.
+    pub normalize: crate::identity::Normalizer,
+}
+
+/// `stores/<name>.toml`: one data store.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreFile {
+    /// `sqlite` (now); `postgres`, `mysql`, `parquet`, `objects` follow.
+    pub kind: String,
+    /// Connection URL; secrets only through `${ENV}`.
+    pub url: String,
+    /// Store name; defaults to the file name without `.toml`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The whole store is held for this Client (we are its service provider): direct
+    /// requests never touch it, and their reports name the Client to contact.
+    #[serde(default)]
+    pub client: Option<String>,
+    /// What the store is, for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Mapped tables by name (`schema.table` allowed).
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableFile>,
+}
+
+/// `[tables.<name>]` in a store file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableFile {
+    /// What deletion does to this table's records: `delete`, `mask` or `retain`.
+    pub erase: String,
+    /// With `erase = "mask"`: column → `null` | `fixed:VALUE` | `random[:N]` | `truncate:year|month|day|N`.
+    #[serde(default)]
+    pub mask: BTreeMap<String, String>,
+    /// With `erase = "retain"`: the legal basis for keeping every record.
+    #[serde(default)]
+    pub retain_basis: Option<String>,
+    /// Key columns; defaults to the live primary key.
+    #[serde(default)]
+    pub key: Option<Vec<String>>,
+    /// Column holding the Client a row is held for (NULL = our own data).
+    #[serde(default)]
+    pub client_column: Option<String>,
+    /// Human name of the table in reports.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Mapped columns.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnFile>,
+}
+
+/// `columns.<name>` in a table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnFile {
+    /// PI category of the values (reported); absent for structural columns.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Sensitive kind: the value is withheld from every report.
+    #[serde(default)]
+    pub sensitive: Option<toml::Value>,
+    /// The column holds identities of this type.
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// The identity is unique to one subject (a customer id): found values re-seed the search.
+    #[serde(default)]
+    pub unique: bool,
+    /// Ownership: the record belongs to the owner of `table.column` (or `store.table.column`)
+    /// with the same value. Followed when searching.
+    #[serde(default)]
+    pub owned_by: Option<String>,
+    /// Ownership the other way: the record at `table.column` with this value belongs to this
+    /// record's owner (a customer's address). Followed when searching; kept while another
+    /// owner remains.
+    #[serde(default)]
+    pub owns: Option<String>,
+    /// A plain link to `table.column` (a card used on an order): never followed, never
+    /// disclosed beyond the link; orders deletion (this table before the target).
+    #[serde(default)]
+    pub references: Option<String>,
+    /// `collected_at`: the record's collection time, which drives the lookback window.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Human name of the field in reports.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// `disclosures.toml`: the chart of the privacy policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosuresFile {
+    /// Version of the chart, named on every report.
+    pub version: String,
+    /// Where the chart comes from (policy name and date).
+    pub source: String,
+    /// Per category key (`contact`, …).
+    pub category: BTreeMap<String, CategoryFile>,
+    /// Decisions taken where the chart is silent (e.g. retention).
+    #[serde(default)]
+    pub decisions: Vec<DecisionFile>,
+}
+
+/// `[category.<key>]` in `disclosures.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryFile {
+    /// Label shown to consumers.
+    pub label: String,
+    /// Examples the policy gives.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Categories of sources.
+    pub sources: Vec<String>,
+    /// Business or commercial purposes.
+    pub purposes: Vec<String>,
+    /// Sold or shared.
+    pub sold: bool,
+    /// Categories of third parties disclosed to (and, when `sold`, sold/shared to).
+    pub third_parties: Vec<String>,
+    /// How long the category is kept.
+    #[serde(default)]
+    pub retention: Option<String>,
+    /// Where the chart is silent: the decision taken for this row.
+    #[serde(default)]
+    pub decision: Option<String>,
+    /// Who took the decision / where it comes from.
+    #[serde(default)]
+    pub decision_source: Option<String>,
+}
+
+/// `[[decisions]]` in `disclosures.toml`.
+#[derive(Debug, Deserialize, serde::Serialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionFile {
+    /// Topic (`retention`, …).
+    pub topic: String,
+    /// The decision.
+    pub decision: String,
+    /// Source / owner of the decision.
+    pub source: String,
+}
+
+/// `exemptions.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptionsFile {
+    /// Per-record rules.
+    #[serde(default)]
+    pub exemption: Vec<ExemptionFile>,
+    /// Legal holds.
+    #[serde(default)]
+    pub legal_hold: Vec<LegalHoldFile>,
+}
+
+/// `[[exemption]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptionFile {
+    /// Unique name.
+    pub name: String,
+    /// Legal basis.
+    pub basis: String,
+    /// `store.table` names covered.
+    pub tables: Vec<String>,
+    /// Condition: `{ column = "c", in = [..] | equals = v | is_true = b | younger_than_days = n |
+    /// older_than_days = n }`, or `{ all = [..] }` / `{ any = [..] }`.
+    pub when: toml::Value,
+}
+
+/// `[[legal_hold]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalHoldFile {
+    /// Matter name / case number.
+    pub name: String,
+    /// Legal basis.
+    pub basis: String,
+    /// Subjects held: `{ type = "customer_id", value = "1042" }`.
+    pub identities: Vec<HoldIdentityFile>,
+}
+
+/// One identity on a legal hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldIdentityFile {
+    /// Identity type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Value (normalised on load).
+    pub value: String,
+}

@@ -1,0 +1,122 @@
+//! The `Connector` trait: what every store (SQL, Parquet lake, objects) answers.
+//!
+//! # Contract
+//! * **Find** is batched: one call per (table, identity column) carries the values of every
+//!   subject in the batch; the store answers with one query per chunk, comparing the
+//!   normalised column with exact equality under a binary collation (never `LIKE`). Every value
+//!   is bound as a parameter. Each found record carries the normalised value it matched on, so
+//!   the engine attributes it to requests without re-interpreting the store's comparison.
+//! * **Erase** applies all requests of one store in one transaction, each request under its own
+//!   savepoint: a failing request is rolled back alone and reported; the others commit.
+//!   Operations arrive in deletion order (children before parents).
+//! * **Count** re-queries by key to prove deleted records are gone.
+//! * **Describe** reports the live schema of mapped tables for `dsr check`.
+//! * Errors are [`StoreError`]s: codes and constraint names only, never values.
+
+use crate::config::TableMap;
+use crate::error::StoreError;
+use crate::identity::Normalizer;
+use crate::value::{Record, Value};
+use std::collections::BTreeMap;
+
+/// A batched lookup: every record of `table` whose `column`, normalised by `normalizer`,
+/// equals one of `values` (already normalised).
+#[derive(Debug, Clone, Copy)]
+pub struct FindQuery<'a> {
+    /// Table to search (its mapped columns are what is selected).
+    pub table: &'a TableMap,
+    /// Column compared.
+    pub column: &'a str,
+    /// How the column is normalised before comparison.
+    pub normalizer: Normalizer,
+    /// Normalised values to look for (the whole batch).
+    pub values: &'a [String],
+}
+
+/// A record found by a [`FindQuery`], with the normalised value it matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The normalised value of the searched column.
+    pub matched: String,
+    /// The record.
+    pub record: Record,
+}
+
+/// One change to one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EraseOp {
+    /// Delete the record with this key.
+    Delete {
+        /// Table.
+        table: String,
+        /// Key columns.
+        key_columns: Vec<String>,
+        /// Key values.
+        key: Vec<Value>,
+    },
+    /// Overwrite columns of the record with this key.
+    Mask {
+        /// Table.
+        table: String,
+        /// Key columns.
+        key_columns: Vec<String>,
+        /// Key values.
+        key: Vec<Value>,
+        /// Column → new value.
+        set: Vec<(String, Value)>,
+    },
+}
+
+/// All operations of one request in one store, applied under one savepoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EraseGroup {
+    /// Request id (not PI).
+    pub request_id: String,
+    /// Operations in order.
+    pub ops: Vec<EraseOp>,
+}
+
+/// The outcome of one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupOutcome {
+    /// Request id.
+    pub request_id: String,
+    /// Rows affected per operation, in order, or the error that rolled the group back.
+    pub result: Result<Vec<u64>, StoreError>,
+}
+
+/// Live description of one table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveTable {
+    /// Column name → declared type.
+    pub columns: BTreeMap<String, String>,
+    /// Columns declared NOT NULL.
+    pub not_null: Vec<String>,
+    /// Primary key columns, in order (empty when none).
+    pub primary_key: Vec<String>,
+}
+
+/// A store.
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    /// Store name from the data map.
+    fn store(&self) -> &str;
+
+    /// Live schema of `tables`; a table that does not exist is absent from the answer.
+    async fn describe(&self, tables: &[&str]) -> Result<BTreeMap<String, LiveTable>, StoreError>;
+
+    /// Records matching a batched lookup.
+    async fn find(&self, query: FindQuery<'_>) -> Result<Vec<Found>, StoreError>;
+
+    /// Applies groups in one transaction, one savepoint per group. A failure to begin or
+    /// commit the transaction is the outer error (then nothing changed).
+    async fn erase(&self, groups: &[EraseGroup]) -> Result<Vec<GroupOutcome>, StoreError>;
+
+    /// How many of `keys` still exist in `table`.
+    async fn count_present(
+        &self,
+        table: &str,
+        key_columns: &[String],
+        keys: &[Vec<Value>],
+    ) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,330 @@
+//! Data-subject requests: the intake model and its validation.
+//!
+//! A request is refused on intake (and stored nowhere) when any field is missing, unknown or
+//! malformed; the error names the JSON field. Identities are normalised here, once, by the
+//! rules of their type (see [`crate::identity`]).
+
+use crate::error::{Error, Result};
+use crate::identity::Normalizer;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What the subject asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// Right to know: categories and specific pieces.
+    Access,
+    /// Right to know the categories only.
+    AccessCategories,
+    /// Right to delete.
+    Deletion,
+    /// Opt out of sale/sharing.
+    OptOut,
+}
+
+impl RequestKind {
+    /// Config/JSON spelling.
+    pub fn key(self) -> &'static str {
+        match self {
+            RequestKind::Access => "access",
+            RequestKind::AccessCategories => "access_categories",
+            RequestKind::Deletion => "deletion",
+            RequestKind::OptOut => "opt_out",
+        }
+    }
+
+    /// Parses the JSON spelling.
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        [
+            RequestKind::Access,
+            RequestKind::AccessCategories,
+            RequestKind::Deletion,
+            RequestKind::OptOut,
+        ]
+        .into_iter()
+        .find(|k| k.key() == s)
+    }
+
+    /// Whether this kind is a right-to-know request (counted against the CCPA limit).
+    pub fn is_right_to_know(self) -> bool {
+        matches!(self, RequestKind::Access | RequestKind::AccessCategories)
+    }
+}
+
+/// The degree to which the requester's identity was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationLevel {
+    /// Not verified.
+    None,
+    /// Reasonable degree of certainty (two data points): enough for categories.
+    Reasonable,
+    /// Reasonably high degree (three data points and a signed declaration): specific pieces.
+    ReasonablyHigh,
+}
+
+/// How and when the requester was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verification {
+    /// Level reached.
+    pub level: VerificationLevel,
+    /// Method, e.g. `email+phone+last4`.
+    pub method: String,
+    /// When verification completed.
+    pub verified_at: DateTime<Utc>,
+}
+
+/// One identity of the subject, normalised.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Identity {
+    /// Identity type, one declared in `dsr.toml` `[identities]`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Normalised value.
+    pub value: String,
+}
+
+/// The subject a request is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// Identities the requester gave.
+    pub identities: Vec<Identity>,
+}
+
+/// A validated request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Caller-chosen id: 1–64 of `A-Z a-z 0-9 . _ -`; used in object names, so never PI.
+    pub id: String,
+    /// What is asked.
+    pub kind: RequestKind,
+    /// Jurisdiction code (`CA`, `EU`, …).
+    pub jurisdiction: String,
+    /// When the business received the request.
+    pub received_at: DateTime<Utc>,
+    /// Who it is about.
+    pub subject: Subject,
+    /// How the requester was verified (absent only for opt-outs).
+    pub verification: Option<Verification>,
+    /// The Client that forwarded it, when we act as its service provider.
+    pub client: Option<String>,
+    /// The consumer asked for data back to 2022-01-01 rather than the last 12 months.
+    #[serde(default)]
+    pub extended_lookback: bool,
+}
+
+/// Raw request JSON as submitted (every field optional so errors can name the missing one).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    id: Option<String>,
+    kind: Option<String>,
+    jurisdiction: Option<String>,
+    received_at: Option<String>,
+    subject: Option<RawSubject>,
+    verification: Option<serde_json::Value>,
+    client: Option<String>,
+    #[serde(default)]
+    extended_lookback: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubject {
+    identities: Vec<RawIdentity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    #[serde(rename = "type")]
+    kind: String,
+    value: String,
+}
+
+/// Checks a request id: 1–64 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`.
+pub fn validate_request_id(id: &str) -> std::result::Result<(), String> {
+    let ok_chars = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if id.is_empty() || id.len() > 64 || !ok_chars || id.starts_with('.') {
+        return Err("must be 1-64 characters of A-Z a-z 0-9 . _ - and not start with '.'".into());
+    }
+    Ok(())
+}
+
+impl Request {
+    /// Parses and validates one request from JSON. `identity_types` maps each identity type the
+    /// configuration declares to its normaliser; any other type is refused.
+    pub fn from_json(json: &str, identity_types: &BTreeMap<String, Normalizer>) -> Result<Request> {
+        let raw: RawRequest = serde_json::from_str(json).map_err(|e| {
+            // serde_json messages cite positions and field names, never values.
+            Error::request("(body)", format!("malformed request JSON: {}", safe_json_error(&e)))
+        })?;
+        Self::from_raw(raw, identity_types)
+    }
+
+    /// Parses and validates a request already decoded as a JSON value.
+    pub fn from_value(
+        value: serde_json::Value,
+        identity_types: &BTreeMap<String, Normalizer>,
+    ) -> Result<Request> {
+        let raw: RawRequest = serde_json::from_value(value).map_err(|e| {
+            Error::request("(body)", format!("malformed request JSON: {}", safe_json_error(&e)))
+        })?;
+        Self::from_raw(raw, identity_types)
+    }
+
+    fn from_raw(raw: RawRequest, types: &BTreeMap<String, Normalizer>) -> Result<Request> {
+        let id = raw.id.ok_or_else(|| Error::request("id", "is required"))?;
+        validate_request_id(&id).map_err(|m| Error::request("id", m))?;
+        let kind_s = raw.kind.ok_or_else(|| Error::request("kind", "is required"))?;
+        let kind = RequestKind::parse(&kind_s).ok_or_else(|| {
+            Error::request(
+                "kind",
+                "unknown request kind; expected one of access, access_categories, deletion, opt_out",
+            )
+        })?;
+        let jurisdiction = raw
+            .jurisdiction
+            .ok_or_else(|| Error::request("jurisdiction", "is required"))?;
+        if jurisdiction.is_empty()
+            || jurisdiction.len() > 16
+            || !jurisdiction.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(Error::request("jurisdiction", "must be a code such as CA or EU"));
+        }
+        let received_at = raw
+            .received_at
+            .ok_or_else(|| Error::request("received_at", "is required"))?;
+        let received_at = DateTime::parse_from_rfc3339(&received_at)
+            .map_err(|_| Error::request("received_at", "must be an RFC 3339 timestamp"))?
+            .with_timezone(&Utc);
+        let subject = raw
+            .subject
+            .ok_or_else(|| Error::request("subject", "is required"))?;
+        if subject.identities.is_empty() {
+            return Err(Error::request("subject.identities", "needs at least one identity"));
+        }
+        let mut identities = Vec::new();
+        for (i, ident) in subject.identities.into_iter().enumerate() {
+            let norm = types.get(&ident.kind).ok_or_else(|| {
+                Error::request(
+                    format!("subject.identities[{i}].type"),
+                    format!(
+                        "unknown identity type; expected one of {}",
+                        types.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            let value = norm.normalize(&ident.value).map_err(|m| {
+                Error::request(format!("subject.identities[{i}].value"), format!("value {m}"))
+            })?;
+            let identity = Identity {
+                kind: ident.kind,
+                value,
+            };
+            if !identities.contains(&identity) {
+                identities.push(identity);
+            }
+        }
+        let verification = match raw.verification {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(serde_json::from_value::<Verification>(v).map_err(|e| {
+                Error::request("verification", format!("malformed: {}", safe_json_error(&e)))
+            })?),
+        };
+        if verification.is_none() && kind != RequestKind::OptOut {
+            return Err(Error::request(
+                "verification",
+                format!("is required for a {} request", kind.key()),
+            ));
+        }
+        if let Some(c) = &raw.client {
+            validate_request_id(c).map_err(|m| Error::request("client", m))?;
+        }
+        Ok(Request {
+            id,
+            kind,
+            jurisdiction,
+            received_at,
+            subject: Subject { identities },
+            verification,
+            client: raw.client,
+            extended_lookback: raw.extended_lookback,
+        })
+    }
+
+    /// The verification level, `None` when absent.
+    pub fn verification_level(&self) -> VerificationLevel {
+        self.verification
+            .as_ref()
+            .map(|v| v.level)
+            .unwrap_or(VerificationLevel::None)
+    }
+}
+
+/// A serde_json error reduced to its category and position: the message of an
+/// `invalid value` error may quote the offending input, so it is never passed on.
+fn safe_json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    // Messages about unknown/missing fields and variants quote field names (from our schema or
+    // the submitter's keys), which are not subject data; value errors are summarised.
+    if text.starts_with("unknown field") || text.starts_with("missing field") {
+        let field = text.split('`').nth(1).unwrap_or("?");
+        let what = if text.starts_with("unknown") { "unknown field" } else { "missing field" };
+        return format!("{what} `{field}` at line {} column {}", e.line(), e.column());
+    }
+    let class = match e.classify() {
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Eof => "unexpected end of input",
+        serde_json::error::Category::Data => "wrong type or value",
+        serde_json::error::Category::Io => "read error",
+    };
+    format!("{class} at line {} column {}", e.line(), e.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types() -> BTreeMap<String, Normalizer> {
+        [("email", Normalizer::Email), ("phone", Normalizer::Phone)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+
+    const OK: &str = r#"{"id":"r1","kind":"deletion","jurisdiction":"CA","received_at":"2026-11-02T10:00:00Z",
+      "subject":{"identities":[{"type":"email","value":" Ana@Example.com "}]},
+      "verification":{"level":"reasonably_high","method":"email+phone","verified_at":"2026-11-02T10:05:00Z"}}"#;
+
+    #[test]
+    fn parses_and_normalises() {
+        let r = Request::from_json(OK, &types()).expect("valid");
+        assert_eq!(r.subject.identities[0].value, "ana@example.com");
+        assert_eq!(r.kind, RequestKind::Deletion);
+    }
+
+    fn err(json: &str) -> String {
+        Request::from_json(json, &types()).expect_err("must fail").to_string()
+    }
+
+    #[test]
+    fn refuses_bad_input_naming_the_field() {
+        assert!(err("{not json").contains("malformed"));
+        assert!(err(&OK.replace("deletion", "erase")).contains("kind"));
+        assert!(err(&OK.replace(r#""type":"email""#, r#""type":"passport""#))
+            .contains("subject.identities[0].type"));
+        let no_ver = r#"{"id":"r1","kind":"deletion","jurisdiction":"CA","received_at":"2026-11-02T10:00:00Z",
+          "subject":{"identities":[{"type":"email","value":"a@b.c"}]}}"#;
+        assert!(err(no_ver).contains("verification"));
+        assert!(err(&OK.replace("\"r1\"", "\"../etc\"")).contains("id"));
+        let e = err(&OK.replace(" Ana@Example.com ", "not-an-email-secret"));
+        assert!(e.contains("subject.identities[0].value"));
+        assert!(!e.contains("not-an-email-secret"));
+    }
+}
