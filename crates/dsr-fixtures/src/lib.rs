@@ -1,1 +1,37 @@
-//! dsr-fixtures
+//! `dsr-fixtures`: the deterministic demo estate and the sample requests.
+//!
+//! * [`estate`] returns the SQL scripts of the two demo SQLite databases (`crm` and
+//!   `support`, as mapped by `config/stores/*.toml`): schema, then every row in one
+//!   transaction. Special subjects (ids below 100, described in [`subjects`]) exercise each
+//!   rule of the pipeline; seeded filler customers (ids from 1000) give it volume.
+//! * [`requests`] returns the sample requests of `fixtures/requests/`, dated relative to `now`.
+//!
+//! No IO happens here: the CLI executes the SQL and writes the files. Everything is a pure
+//! function of its arguments, so a test can rebuild exactly what the demo loaded.
+
+pub mod estate;
+pub mod luhn;
+pub mod requests;
+pub mod sql;
+pub mod subjects;
+
+pub use estate::{Estate, estate};
+pub use requests::requests;
+
+use chrono::{DateTime, Utc};
+
+/// Filler customers in the default demo estate.
+pub const DEFAULT_FILLER: usize = 300;
+
+/// Unix time of [`sample_now`]: 2026-11-22T10:00:00Z.
+pub const SAMPLE_NOW_UNIX: i64 = 1_795_341_600;
+
+/// The `now` the checked-in `fixtures/requests/*.json` were generated for
+/// (2026-11-22T10:00:00Z, so the requests were received on 2026-11-20).
+pub fn sample_now() -> DateTime<Utc> {
+    DateTime::from_timestamp(SAMPLE_NOW_UNIX, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;

@@ -1,8 +1,8 @@
 //! Validation: turns the file structs into the data map, collecting every issue.
 
+use super::SourceFile;
 use super::files::*;
 use super::model::*;
-use super::SourceFile;
 use crate::category::{Category, SensitiveKind};
 use crate::error::{ConfigIssue, Error};
 use crate::exemption::{Condition, ExemptionRule, Exemptions, LegalHold, Test};
@@ -65,7 +65,10 @@ fn parse<T: DeserializeOwned>(file: &SourceFile, issues: &mut Issues) -> Option<
             let pos = e
                 .span()
                 .map(|s| {
-                    let line = file.text[..s.start.min(file.text.len())].matches('\n').count() + 1;
+                    let line = file.text[..s.start.min(file.text.len())]
+                        .matches('\n')
+                        .count()
+                        + 1;
                     format!(" (line {line})")
                 })
                 .unwrap_or_default();
@@ -83,48 +86,70 @@ pub(super) fn build(
     let mut issues = Issues(Vec::new());
     let find = |p: &str| files.iter().find(|f| f.path == p);
 
-    let settings = match find("dsr.toml") {
+    let settings_file = match find("dsr.toml") {
         None => {
             issues.add("dsr.toml", "", "file is missing");
             None
         }
-        Some(f) => parse::<SettingsFile>(f, &mut issues).and_then(|s| settings(s, env, &mut issues)),
+        Some(f) => parse::<SettingsFile>(f, &mut issues),
     };
-    let identity_types = settings
-        .as_ref()
-        .map(|s| s.identity_types.clone())
-        .unwrap_or_default();
+    // The declared identity types, known whenever dsr.toml parsed (even if one of its
+    // `${VAR}`s failed); `None` when it did not, so that identity columns are not reported
+    // as undeclared on top of that one issue.
+    let identity_types: Option<BTreeMap<String, Normalizer>> = settings_file.as_ref().map(|s| {
+        s.identities
+            .iter()
+            .map(|(k, v)| (k.clone(), v.normalize))
+            .collect()
+    });
+    let identity_types = identity_types.as_ref();
+    let settings = settings_file.and_then(|s| settings(s, env, &mut issues));
 
     // Stores.
     let mut stores = Vec::new();
     let mut store_files: BTreeMap<String, String> = BTreeMap::new();
-    let mut store_paths: Vec<&SourceFile> =
-        files.iter().filter(|f| f.path.starts_with("stores/")).collect();
+    // Stores whose file did not parse (by file stem): references to them are not reported again.
+    let mut unparsed: BTreeSet<String> = BTreeSet::new();
+    let mut store_paths: Vec<&SourceFile> = files
+        .iter()
+        .filter(|f| f.path.starts_with("stores/"))
+        .collect();
     store_paths.sort_by(|a, b| a.path.cmp(&b.path));
     if store_paths.is_empty() {
         issues.add("stores/", "", "no store files (stores/<name>.toml)");
     }
     for f in store_paths {
-        let Some(sf) = parse::<StoreFile>(f, &mut issues) else { continue };
         let stem = f
             .path
             .trim_start_matches("stores/")
             .trim_end_matches(".toml")
             .to_string();
+        let Some(sf) = parse::<StoreFile>(f, &mut issues) else {
+            unparsed.insert(stem);
+            continue;
+        };
         let name = sf.name.clone().unwrap_or(stem);
         if !valid_name(&name) {
-            issues.add(&f.path, "name", "store name must be 1-64 characters of a-z 0-9 _ -");
+            issues.add(
+                &f.path,
+                "name",
+                "store name must be 1-64 characters of a-z 0-9 _ -",
+            );
         }
-        if let Some(prev) = store_files.insert(name.clone(), f.path.clone()) {
-            issues.add(&f.path, "name", format!("duplicate store name `{name}` (also {prev})"));
+        // The first file keeps the name: the map must go on pointing at it.
+        if let Some(prev) = store_files.get(&name) {
+            issues.add(
+                &f.path,
+                "name",
+                format!("duplicate store name `{name}` (also {prev})"),
+            );
             continue;
         }
-        if let Some(s) = store(&f.path, name, sf, &identity_types, env, &mut issues) {
-            stores.push(s);
-        }
+        store_files.insert(name.clone(), f.path.clone());
+        stores.push(store(&f.path, name, sf, identity_types, env, &mut issues));
     }
     let mut data_map = DataMap { stores };
-    resolve_edges(&mut data_map, files, &store_files, &mut issues);
+    resolve_edges(&mut data_map, files, &store_files, &unparsed, &mut issues);
     check_reachability(&data_map, &store_files, &mut issues);
     check_cycles(&data_map, &store_files, &mut issues);
 
@@ -155,7 +180,7 @@ pub(super) fn build(
     let exemptions = match find("exemptions.toml") {
         None => Exemptions::default(),
         Some(f) => parse::<ExemptionsFile>(f, &mut issues)
-            .map(|e| exemptions(e, &data_map, &identity_types, &mut issues))
+            .map(|e| exemptions(e, &data_map, identity_types, &unparsed, &mut issues))
             .unwrap_or_default(),
     };
 
@@ -200,14 +225,22 @@ fn settings(
         issues.add(f, "hash_key", "must be at least 16 characters");
     }
     if s.record_keeping_months < 24 {
-        issues.add(f, "record_keeping_months", "must be at least 24 (11 CCR §7101)");
+        issues.add(
+            f,
+            "record_keeping_months",
+            "must be at least 24 (11 CCR §7101)",
+        );
     }
     if s.identities.is_empty() {
         issues.add(f, "identities", "declare at least one identity type");
     }
     for k in s.identities.keys() {
         if !valid_name(k) {
-            issues.add(f, format!("identities.{k}"), "identity type must be a-z 0-9 _ -");
+            issues.add(
+                f,
+                format!("identities.{k}"),
+                "identity type must be a-z 0-9 _ -",
+            );
         }
     }
     Some(Settings {
@@ -234,16 +267,19 @@ fn store(
     file: &str,
     name: String,
     sf: StoreFile,
-    identity_types: &BTreeMap<String, Normalizer>,
+    identity_types: Option<&BTreeMap<String, Normalizer>>,
     env: &dyn Fn(&str) -> Option<String>,
     issues: &mut Issues,
-) -> Option<StoreMap> {
+) -> StoreMap {
     let kind = StoreKind::parse(&sf.kind);
     if kind.is_none() {
         issues.add(
             file,
             "kind",
-            format!("unknown store kind `{}`; expected sqlite, postgres, mysql, parquet or objects", sf.kind),
+            format!(
+                "unknown store kind `{}`; expected sqlite, postgres, mysql, parquet or objects",
+                sf.kind
+            ),
         );
     }
     let url = match interpolate(&sf.url, env) {
@@ -310,23 +346,38 @@ fn store(
                 }
             };
             if sensitive.is_some() && cf.identity.is_some() {
-                issues.add(file, format!("{ckey}.identity"), "a sensitive column cannot be an identity");
+                issues.add(
+                    file,
+                    format!("{ckey}.identity"),
+                    "a sensitive column cannot be an identity",
+                );
             }
-            let identity = cf.identity.as_ref().and_then(|k| match identity_types.get(k) {
-                Some(n) => Some(IdentityRole {
-                    kind: k.clone(),
-                    normalizer: *n,
-                    unique: cf.unique,
-                }),
-                None => {
-                    issues.add(
-                        file,
-                        format!("{ckey}.identity"),
-                        format!("identity type `{k}` is not declared in dsr.toml [identities]"),
-                    );
-                    None
-                }
-            });
+            let identity =
+                cf.identity
+                    .as_ref()
+                    .and_then(|k| match identity_types.map(|m| m.get(k)) {
+                        Some(Some(n)) => Some(IdentityRole {
+                            kind: k.clone(),
+                            normalizer: *n,
+                            unique: cf.unique,
+                        }),
+                        // dsr.toml did not parse (reported there): the type cannot be checked.
+                        None => Some(IdentityRole {
+                            kind: k.clone(),
+                            normalizer: Normalizer::Exact,
+                            unique: cf.unique,
+                        }),
+                        Some(None) => {
+                            issues.add(
+                                file,
+                                format!("{ckey}.identity"),
+                                format!(
+                                    "identity type `{k}` is not declared in dsr.toml [identities]"
+                                ),
+                            );
+                            None
+                        }
+                    });
             if cf.unique && cf.identity.is_none() {
                 issues.add(file, format!("{ckey}.unique"), "`unique` needs `identity`");
             }
@@ -339,7 +390,11 @@ fn store(
             .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
             .collect();
             if edges.len() > 1 {
-                issues.add(file, ckey.clone(), "give only one of owned_by, owns, references");
+                issues.add(
+                    file,
+                    ckey.clone(),
+                    "give only one of owned_by, owns, references",
+                );
             }
             // Targets are resolved once every store is known (see `resolve_edges`).
             let edge = edges.first().map(|(k, _)| Edge {
@@ -355,7 +410,11 @@ fn store(
             match cf.role.as_deref() {
                 None => {}
                 Some("collected_at") => collected_at = Some(cname.clone()),
-                Some(r) => issues.add(file, format!("{ckey}.role"), format!("unknown role `{r}`; expected collected_at")),
+                Some(r) => issues.add(
+                    file,
+                    format!("{ckey}.role"),
+                    format!("unknown role `{r}`; expected collected_at"),
+                ),
             }
             columns.push(ColumnMap {
                 name: cname.clone(),
@@ -370,7 +429,11 @@ fn store(
             "delete" => Some(EraseAction::Delete),
             "mask" => {
                 if tf.mask.is_empty() {
-                    issues.add(file, format!("{tkey}.mask"), "erase = \"mask\" needs at least one column strategy");
+                    issues.add(
+                        file,
+                        format!("{tkey}.mask"),
+                        "erase = \"mask\" needs at least one column strategy",
+                    );
                 }
                 let mut ms = Vec::new();
                 for (col, strat) in &tf.mask {
@@ -384,17 +447,29 @@ fn store(
             "retain" => match &tf.retain_basis {
                 Some(b) if !b.trim().is_empty() => Some(EraseAction::Retain(b.clone())),
                 _ => {
-                    issues.add(file, format!("{tkey}.retain_basis"), "erase = \"retain\" needs retain_basis");
+                    issues.add(
+                        file,
+                        format!("{tkey}.retain_basis"),
+                        "erase = \"retain\" needs retain_basis",
+                    );
                     None
                 }
             },
             other => {
-                issues.add(file, format!("{tkey}.erase"), format!("unknown erase action `{other}`; expected delete, mask or retain"));
+                issues.add(
+                    file,
+                    format!("{tkey}.erase"),
+                    format!("unknown erase action `{other}`; expected delete, mask or retain"),
+                );
                 None
             }
         };
         if !tf.mask.is_empty() && tf.erase != "mask" {
-            issues.add(file, format!("{tkey}.mask"), "mask strategies given but erase is not \"mask\"");
+            issues.add(
+                file,
+                format!("{tkey}.mask"),
+                "mask strategies given but erase is not \"mask\"",
+            );
         }
         if let Some(key) = &tf.key
             && key.is_empty()
@@ -411,13 +486,16 @@ fn store(
             columns,
         });
     }
-    Some(StoreMap {
+    // A wrong kind or url is reported above and the configuration is refused; the store stays
+    // in the map (with placeholders) so that its tables are still checked and still known to
+    // relations and exemptions pointing at them.
+    StoreMap {
         name,
-        kind: kind?,
-        url: url?,
+        kind: kind.unwrap_or(StoreKind::Sqlite),
+        url: url.unwrap_or_default(),
         client: sf.client,
         tables,
-    })
+    }
 }
 
 /// Resolves `table.column` / `store.table.column` targets of every relation.
@@ -425,31 +503,64 @@ fn resolve_edges(
     map: &mut DataMap,
     files: &[SourceFile],
     store_files: &BTreeMap<String, String>,
+    unparsed: &BTreeSet<String>,
     issues: &mut Issues,
 ) {
     // Re-read the raw targets (kept out of the model until resolved).
-    let mut raw: Vec<(TableRef, String, String)> = Vec::new();
+    let mut raw: Vec<(TableRef, String, &str, String)> = Vec::new();
     for (store, path) in store_files {
-        let Some(f) = files.iter().find(|f| &f.path == path) else { continue };
-        let Ok(sf) = toml::from_str::<StoreFile>(&f.text) else { continue };
+        let Some(f) = files.iter().find(|f| &f.path == path) else {
+            continue;
+        };
+        let Ok(sf) = toml::from_str::<StoreFile>(&f.text) else {
+            continue;
+        };
         for (t, tf) in sf.tables {
             for (c, cf) in tf.columns {
-                if let Some(target) = cf.owned_by.or(cf.owns).or(cf.references) {
-                    raw.push((TableRef { store: store.clone(), table: t.clone() }, c, target));
+                let target = [
+                    ("owned_by", cf.owned_by),
+                    ("owns", cf.owns),
+                    ("references", cf.references),
+                ]
+                .into_iter()
+                .find_map(|(field, v)| v.map(|v| (field, v)));
+                if let Some((field, target)) = target {
+                    raw.push((
+                        TableRef {
+                            store: store.clone(),
+                            table: t.clone(),
+                        },
+                        c,
+                        field,
+                        target,
+                    ));
                 }
             }
         }
     }
     let known: Vec<(TableRef, Vec<String>)> = map
         .tables()
-        .map(|t| (t.id.clone(), t.columns.iter().map(|c| c.name.clone()).collect()))
+        .map(|t| {
+            (
+                t.id.clone(),
+                t.columns.iter().map(|c| c.name.clone()).collect(),
+            )
+        })
         .collect();
-    for (from, col, target) in raw {
+    for (from, col, field, target) in raw {
         let file = store_files.get(&from.store).cloned().unwrap_or_default();
-        let key = format!("tables.{}.columns.{col}", from.table);
+        let key = format!("tables.{}.columns.{col}.{field}", from.table);
         let resolved = resolve_target(&from.store, &target, &known);
         let Some(edge_target) = (match resolved {
             Ok(r) => Some(r),
+            // A target in a store whose file did not parse: that file's issue says it all.
+            Err(_)
+                if target
+                    .split_once('.')
+                    .is_some_and(|(s, _)| s != from.store && unparsed.contains(s)) =>
+            {
+                None
+            }
             Err(msg) => {
                 issues.add(&file, &key, format!("relation to `{target}`: {msg}"));
                 None
@@ -476,14 +587,23 @@ fn resolve_target(
         .ok_or_else(|| "expected table.column or store.table.column".to_string())?;
     // Candidates: `table` in this store (table names may contain a schema dot), or
     // `store.table` in another store.
-    let mut candidates = vec![TableRef { store: from_store.to_string(), table: table_part.to_string() }];
+    let mut candidates = vec![TableRef {
+        store: from_store.to_string(),
+        table: table_part.to_string(),
+    }];
     if let Some((s, t)) = table_part.split_once('.') {
-        candidates.push(TableRef { store: s.to_string(), table: t.to_string() });
+        candidates.push(TableRef {
+            store: s.to_string(),
+            table: t.to_string(),
+        });
     }
     for cand in candidates {
         if let Some((_, cols)) = known.iter().find(|(t, _)| *t == cand) {
             if cols.iter().any(|c| c == column) {
-                return Ok(ColumnRef { table: cand, column: column.to_string() });
+                return Ok(ColumnRef {
+                    table: cand,
+                    column: column.to_string(),
+                });
             }
             return Err(format!("column `{column}` is not mapped in `{cand}`"));
         }
@@ -492,9 +612,17 @@ fn resolve_target(
 }
 
 fn check_reachability(map: &DataMap, store_files: &BTreeMap<String, String>, issues: &mut Issues) {
+    // Seeds: tables with an identity column, and tables owned_by a target that did not resolve
+    // (already reported at that relation; saying "no path" as well would mislead).
+    let unresolved_owner = |t: &TableMap| {
+        t.columns
+            .iter()
+            .filter_map(|c| c.edge.as_ref())
+            .any(|e| e.kind == EdgeKind::OwnedBy && e.target.table.store.is_empty())
+    };
     let mut reach: BTreeSet<TableRef> = map
         .tables()
-        .filter(|t| t.identity_columns().next().is_some())
+        .filter(|t| t.identity_columns().next().is_some() || unresolved_owner(t))
         .map(|t| t.id.clone())
         .collect();
     loop {
@@ -560,9 +688,16 @@ fn check_cycles(map: &DataMap, store_files: &BTreeMap<String, String>, issues: &
     let mut done = BTreeSet::new();
     for t in map.tables() {
         if let Some(cycle) = visit(map, &t.id, &mut Vec::new(), &mut done) {
-            let file = store_files.get(&t.id.store).cloned().unwrap_or_default();
-            let path: Vec<String> = cycle.iter().map(|t| t.to_string()).collect();
-            issues.add(&file, format!("tables.{}", t.id.table), format!("relations form a cycle: {}", path.join(" -> ")));
+            // Located at the first table on the cycle (the search may have started from a
+            // table that only leads into it).
+            let at = &cycle[0];
+            let file = store_files.get(&at.store).cloned().unwrap_or_default();
+            let path: Vec<String> = cycle.iter().chain([at]).map(|t| t.to_string()).collect();
+            issues.add(
+                &file,
+                format!("tables.{}", at.table),
+                format!("relations form a cycle: {}", path.join(" -> ")),
+            );
             return;
         }
     }
@@ -576,12 +711,19 @@ fn disclosures(d: DisclosuresFile, issues: &mut Issues) -> Disclosures {
             issues.add(
                 f,
                 format!("category.{k}"),
-                format!("unknown category `{k}`; expected one of {}", Category::ALL.map(|c| c.key()).join(", ")),
+                format!(
+                    "unknown category `{k}`; expected one of {}",
+                    Category::ALL.map(|c| c.key()).join(", ")
+                ),
             );
             continue;
         };
         if c.decision.is_some() != c.decision_source.is_some() {
-            issues.add(f, format!("category.{k}.decision_source"), "a decision needs its decision_source (and vice versa)");
+            issues.add(
+                f,
+                format!("category.{k}.decision_source"),
+                "a decision needs its decision_source (and vice versa)",
+            );
         }
         categories.insert(
             cat,
@@ -612,7 +754,11 @@ fn disclosures(d: DisclosuresFile, issues: &mut Issues) -> Disclosures {
 fn condition(v: &toml::Value, key: &str, issues: &mut Issues) -> Option<Condition> {
     let f = "exemptions.toml";
     let Some(t) = v.as_table() else {
-        issues.add(f, key, "a condition is a table: { column = …, in = […] } or { all = […] } / { any = […] }");
+        issues.add(
+            f,
+            key,
+            "a condition is a table: { column = …, in = […] } or { all = […] } / { any = […] }",
+        );
         return None;
     };
     let list = |name: &str, issues: &mut Issues| -> Option<Vec<Condition>> {
@@ -640,12 +786,20 @@ fn condition(v: &toml::Value, key: &str, issues: &mut Issues) -> Option<Conditio
         };
     }
     let Some(column) = t.get("column").and_then(|c| c.as_str()) else {
-        issues.add(f, format!("{key}.column"), "is required (the column the test reads)");
+        issues.add(
+            f,
+            format!("{key}.column"),
+            "is required (the column the test reads)",
+        );
         return None;
     };
     let tests: Vec<&String> = t.keys().filter(|k| *k != "column").collect();
     if tests.len() != 1 {
-        issues.add(f, key, "give exactly one test: in, equals, is_true, younger_than_days or older_than_days");
+        issues.add(
+            f,
+            key,
+            "give exactly one test: in, equals, is_true, younger_than_days or older_than_days",
+        );
         return None;
     }
     let name = tests[0].as_str();
@@ -670,20 +824,32 @@ fn condition(v: &toml::Value, key: &str, issues: &mut Issues) -> Option<Conditio
         "younger_than_days" => days(val).map(Test::YoungerThanDays),
         "older_than_days" => days(val).map(Test::OlderThanDays),
         other => {
-            issues.add(f, format!("{key}.{other}"), "unknown test; expected in, equals, is_true, younger_than_days or older_than_days");
+            issues.add(
+                f,
+                format!("{key}.{other}"),
+                "unknown test; expected in, equals, is_true, younger_than_days or older_than_days",
+            );
             return None;
         }
     };
     if test.is_none() {
-        issues.add(f, format!("{key}.{name}"), "has the wrong type for this test");
+        issues.add(
+            f,
+            format!("{key}.{name}"),
+            "has the wrong type for this test",
+        );
     }
-    test.map(|test| Condition::Column { column: column.to_string(), test })
+    test.map(|test| Condition::Column {
+        column: column.to_string(),
+        test,
+    })
 }
 
 fn exemptions(
     e: ExemptionsFile,
     map: &DataMap,
-    identity_types: &BTreeMap<String, Normalizer>,
+    identity_types: Option<&BTreeMap<String, Normalizer>>,
+    unparsed: &BTreeSet<String>,
     issues: &mut Issues,
 ) -> Exemptions {
     let f = "exemptions.toml";
@@ -692,18 +858,35 @@ fn exemptions(
     for (i, x) in e.exemption.into_iter().enumerate() {
         let key = format!("exemption[{i}]");
         if !names.insert(x.name.clone()) {
-            issues.add(f, format!("{key}.name"), format!("duplicate exemption name `{}`", x.name));
+            issues.add(
+                f,
+                format!("{key}.name"),
+                format!("duplicate exemption name `{}`", x.name),
+            );
         }
         let when = condition(&x.when, &format!("{key}.when"), issues);
         let mut tables = Vec::new();
         for t in &x.tables {
             let Some((s, tb)) = t.split_once('.') else {
-                issues.add(f, format!("{key}.tables"), format!("`{t}` is not store.table"));
+                issues.add(
+                    f,
+                    format!("{key}.tables"),
+                    format!("`{t}` is not store.table"),
+                );
                 continue;
             };
-            let r = TableRef { store: s.into(), table: tb.into() };
+            let r = TableRef {
+                store: s.into(),
+                table: tb.into(),
+            };
             match map.table(&r) {
-                None => issues.add(f, format!("{key}.tables"), format!("table `{t}` is not mapped")),
+                // Its store file did not parse (reported there).
+                None if unparsed.contains(s) => {}
+                None => issues.add(
+                    f,
+                    format!("{key}.tables"),
+                    format!("table `{t}` is not mapped"),
+                ),
                 Some(tm) => {
                     if let Some(w) = &when {
                         for c in w.columns() {
@@ -721,26 +904,52 @@ fn exemptions(
             }
         }
         if let Some(when) = when {
-            rules.push(ExemptionRule { name: x.name, basis: x.basis, tables, when });
+            rules.push(ExemptionRule {
+                name: x.name,
+                basis: x.basis,
+                tables,
+                when,
+            });
         }
     }
     let mut legal_holds = Vec::new();
     for (i, h) in e.legal_hold.into_iter().enumerate() {
         let key = format!("legal_hold[{i}]");
         if !names.insert(h.name.clone()) {
-            issues.add(f, format!("{key}.name"), format!("duplicate name `{}`", h.name));
+            issues.add(
+                f,
+                format!("{key}.name"),
+                format!("duplicate name `{}`", h.name),
+            );
         }
         let mut ids = Vec::new();
         for (j, id) in h.identities.iter().enumerate() {
-            match identity_types.get(&id.kind) {
-                None => issues.add(f, format!("{key}.identities[{j}].type"), format!("identity type `{}` is not declared", id.kind)),
-                Some(n) => match n.normalize(&id.value) {
-                    Ok(v) => ids.push(Identity { kind: id.kind.clone(), value: v }),
-                    Err(m) => issues.add(f, format!("{key}.identities[{j}].value"), format!("value {m}")),
+            match identity_types.map(|m| m.get(&id.kind)) {
+                // dsr.toml did not parse (reported there): the type cannot be checked.
+                None => {}
+                Some(None) => issues.add(
+                    f,
+                    format!("{key}.identities[{j}].type"),
+                    format!("identity type `{}` is not declared", id.kind),
+                ),
+                Some(Some(n)) => match n.normalize(&id.value) {
+                    Ok(v) => ids.push(Identity {
+                        kind: id.kind.clone(),
+                        value: v,
+                    }),
+                    Err(m) => issues.add(
+                        f,
+                        format!("{key}.identities[{j}].value"),
+                        format!("value {m}"),
+                    ),
                 },
             }
         }
-        legal_holds.push(LegalHold { name: h.name, basis: h.basis, identities: ids });
+        legal_holds.push(LegalHold {
+            name: h.name,
+            basis: h.basis,
+            identities: ids,
+        });
     }
     Exemptions { rules, legal_holds }
 }

@@ -1,0 +1,342 @@
+//! The control DB: requests, their append-only event history, suppressions and runs.
+//!
+//! SQLite by default (a file created on first use); every statement is parameterised.
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use dsr_core::request::Request;
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Lifecycle states of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Stored, not yet admitted.
+    Received,
+    /// Passed admission; waiting for a run.
+    Admitted,
+    /// A run is working on it.
+    InProgress,
+    /// Done in whole.
+    Fulfilled,
+    /// Done in part (a store failed; retried next run).
+    PartiallyFulfilled,
+    /// Refused, with a reason.
+    Denied,
+    /// Identities lead to several subjects: a person must look.
+    HeldForReview,
+}
+
+impl Status {
+    /// Stored spelling.
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Admitted => "admitted",
+            Status::InProgress => "in_progress",
+            Status::Fulfilled => "fulfilled",
+            Status::PartiallyFulfilled => "partially_fulfilled",
+            Status::Denied => "denied",
+            Status::HeldForReview => "held_for_review",
+        }
+    }
+}
+
+/// A stored request with its state.
+#[derive(Debug, Clone)]
+pub struct StoredRequest {
+    /// The request.
+    pub request: Request,
+    /// Current status spelling.
+    pub status: String,
+    /// Denial reason, when denied.
+    pub denial_reason: Option<String>,
+}
+
+/// Handle on the control DB.
+#[derive(Clone)]
+pub struct ControlDb {
+    pool: SqlitePool,
+}
+
+/// Outcome of a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// Newly stored.
+    New,
+    /// The same request was already stored (idempotent resubmission).
+    AlreadyStored,
+}
+
+impl ControlDb {
+    /// Opens (creating when absent) the control DB at `url` and applies migrations.
+    pub async fn open(url: &str) -> Result<ControlDb> {
+        if !url.starts_with("sqlite:") {
+            return Err(Error::Control(format!(
+                "control DB URL must be sqlite:… (PostgreSQL comes with workers); got scheme {}",
+                url.split(':').next().unwrap_or("")
+            )));
+        }
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::Control(format!("bad control DB URL: {e}")))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|e| Error::Control(format!("cannot open control DB: {e}")))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Control(format!("control DB migration failed: {e}")))?;
+        Ok(ControlDb { pool })
+    }
+
+    /// Stores a validated request with the keyed hashes of its identities. Resubmitting the
+    /// same request is a no-op; reusing an id for a different request is an error.
+    pub async fn submit(
+        &self,
+        req: &Request,
+        identity_hashes: &[String],
+        due_at: Option<DateTime<Utc>>,
+    ) -> Result<Submitted> {
+        let body = serde_json::to_string(req).map_err(|e| Error::Control(e.to_string()))?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        if let Some(row) = sqlx::query("SELECT body FROM requests WHERE id = ?1")
+            .bind(&req.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+        {
+            let existing: String = row.try_get(0).map_err(db)?;
+            return if existing == body {
+                Ok(Submitted::AlreadyStored)
+            } else {
+                Err(Error::Conflict(format!(
+                    "request id {} is already used by a different request",
+                    req.id
+                )))
+            };
+        }
+        let now = Utc::now().to_rfc3339();
+        sqlx::query(
+            "INSERT INTO requests (id, kind, jurisdiction, received_at, due_at, status, body, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'received', ?6, ?7, ?7)",
+        )
+        .bind(&req.id)
+        .bind(req.kind.key())
+        .bind(&req.jurisdiction)
+        .bind(req.received_at.to_rfc3339())
+        .bind(due_at.map(|d| d.to_rfc3339()))
+        .bind(&body)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        for h in identity_hashes {
+            sqlx::query("INSERT OR IGNORE INTO request_identities (request_id, identity_hash) VALUES (?1, ?2)")
+                .bind(&req.id)
+                .bind(h)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        sqlx::query("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'received', '{}')")
+            .bind(&req.id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Submitted::New)
+    }
+
+    /// Requests in any of `statuses`, oldest first.
+    pub async fn by_status(&self, statuses: &[Status]) -> Result<Vec<StoredRequest>> {
+        let mut out = Vec::new();
+        for s in statuses {
+            let rows = sqlx::query(
+                "SELECT body, status, denial_reason FROM requests WHERE status = ?1 ORDER BY received_at, id",
+            )
+            .bind(s.key())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+            for r in rows {
+                let body: String = r.try_get(0).map_err(db)?;
+                let request: Request =
+                    serde_json::from_str(&body).map_err(|e| Error::Control(format!("stored request unreadable: {e}")))?;
+                out.push(StoredRequest {
+                    request,
+                    status: r.try_get(1).map_err(db)?,
+                    denial_reason: r.try_get(2).map_err(db)?,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.request.received_at, &a.request.id).cmp(&(b.request.received_at, &b.request.id)));
+        Ok(out)
+    }
+
+    /// One request by id.
+    pub async fn get(&self, id: &str) -> Result<Option<StoredRequest>> {
+        let row = sqlx::query("SELECT body, status, denial_reason FROM requests WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(r) = row else { return Ok(None) };
+        let body: String = r.try_get(0).map_err(db)?;
+        Ok(Some(StoredRequest {
+            request: serde_json::from_str(&body).map_err(|e| Error::Control(e.to_string()))?,
+            status: r.try_get(1).map_err(db)?,
+            denial_reason: r.try_get(2).map_err(db)?,
+        }))
+    }
+
+    /// Moves a request to `status` and appends the event (with a detail object that holds no
+    /// subject data).
+    pub async fn transition(
+        &self,
+        id: &str,
+        status: Status,
+        denial_reason: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let now = Utc::now().to_rfc3339();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4")
+            .bind(status.key())
+            .bind(denial_reason)
+            .bind(&now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, ?3, ?4)")
+            .bind(id)
+            .bind(&now)
+            .bind(status.key())
+            .bind(detail.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Events of a request, oldest first: (at, event, detail JSON).
+    pub async fn events(&self, id: &str) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query("SELECT at, event, detail FROM request_events WHERE request_id = ?1 ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?)))
+            .collect()
+    }
+
+    /// How many right-to-know requests sharing an identity with `id` were received in the
+    /// 12 months before `received_at` and not denied.
+    pub async fn prior_right_to_know(&self, id: &str, received_at: DateTime<Utc>) -> Result<i64> {
+        let since = received_at
+            .checked_sub_months(chrono::Months::new(12))
+            .unwrap_or(received_at)
+            .to_rfc3339();
+        let row = sqlx::query(
+            "SELECT count(DISTINCT r.id) FROM requests r
+               JOIN request_identities ri ON ri.request_id = r.id
+              WHERE ri.identity_hash IN (SELECT identity_hash FROM request_identities WHERE request_id = ?1)
+                AND r.id <> ?1
+                AND r.kind IN ('access', 'access_categories')
+                AND r.status NOT IN ('denied', 'received')
+                AND r.received_at >= ?2 AND r.received_at <= ?3",
+        )
+        .bind(id)
+        .bind(since)
+        .bind(received_at.to_rfc3339())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        row.try_get(0).map_err(db)
+    }
+
+    /// Adds identity hashes to the suppression list (opt-out).
+    pub async fn suppress(&self, request_id: &str, identity_hashes: &[String]) -> Result<()> {
+        let now = Utc::now().to_rfc3339();
+        for h in identity_hashes {
+            sqlx::query("INSERT OR IGNORE INTO suppressions (identity_hash, request_id, at) VALUES (?1, ?2, ?3)")
+                .bind(h)
+                .bind(request_id)
+                .bind(&now)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Whether an identity hash is suppressed.
+    pub async fn is_suppressed(&self, identity_hash: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM suppressions WHERE identity_hash = ?1")
+            .bind(identity_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
+    }
+
+    /// Records the start of a run.
+    pub async fn start_run(&self, run_id: &str, job: &str) -> Result<()> {
+        sqlx::query("INSERT INTO runs (id, job, started_at) VALUES (?1, ?2, ?3)")
+            .bind(run_id)
+            .bind(job)
+            .bind(Utc::now().to_rfc3339())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Records the end of a run with its summary (counts only).
+    pub async fn finish_run(&self, run_id: &str, summary: &serde_json::Value) -> Result<()> {
+        sqlx::query("UPDATE runs SET finished_at = ?1, summary = ?2 WHERE id = ?3")
+            .bind(Utc::now().to_rfc3339())
+            .bind(summary.to_string())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Number of stored requests (for tests and status).
+    pub async fn count(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT count(*) FROM requests")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        row.try_get(0).map_err(db)
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn db(e: sqlx::Error) -> Error {
+    // Control-DB errors carry no subject data in their codes; the message is kept short.
+    let code = match &e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    Error::Control(format!("control DB error {code}").trim().to_string())
+}

@@ -1,0 +1,56 @@
+//! The one error type of `dsr-engine`.
+
+use dsr_core::StoreError;
+
+/// Errors of planning and execution.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Configuration could not be read or is invalid.
+    #[error(transparent)]
+    Core(#[from] dsr_core::Error),
+    /// A config file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    ConfigRead {
+        /// Path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The live schema does not match the data map.
+    #[error("live schema check failed:\n{}", .0.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
+    Schema(Vec<String>),
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The control DB failed.
+    #[error("{0}")]
+    Control(String),
+    /// A request id conflict.
+    #[error("{0}")]
+    Conflict(String),
+    /// Evidence could not be written or verified.
+    #[error(transparent)]
+    Evidence(#[from] dsr_evidence::Error),
+    /// A report could not be rendered or delivered.
+    #[error("report: {0}")]
+    Report(String),
+    /// A job file is invalid.
+    #[error("job {job}: {reason}")]
+    Job {
+        /// Job name.
+        job: String,
+        /// Why.
+        reason: String,
+    },
+    /// Local IO (delivery directory).
+    #[error("{path}: {reason}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

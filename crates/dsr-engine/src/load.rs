@@ -1,0 +1,166 @@
+//! Reading configuration and job files from disk, and connecting to stores.
+
+use crate::error::{Error, Result};
+use dsr_connector_sql::SqliteConnector;
+use dsr_core::config::{Config, DataMap, SourceFile, StoreKind};
+use dsr_core::connector::Connector;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Reads `dir` (`dsr.toml`, `disclosures.toml`, `exemptions.toml`, `stores/*.toml`) and
+/// validates it, taking `${VAR}` from the process environment.
+pub fn load_config(dir: &Path) -> Result<Config> {
+    let env = |k: &str| std::env::var(k).ok();
+    load_config_with(dir, &env)
+}
+
+/// As [`load_config`], with an explicit environment lookup.
+pub fn load_config_with(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    let mut files = Vec::new();
+    let read = |rel: &str| -> Result<Option<SourceFile>> {
+        let p = dir.join(rel);
+        match std::fs::read_to_string(&p) {
+            Ok(text) => Ok(Some(SourceFile {
+                path: rel.to_string(),
+                text,
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::ConfigRead {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    };
+    if !dir.is_dir() {
+        return Err(Error::ConfigRead {
+            path: dir.display().to_string(),
+            reason: "not a directory".into(),
+        });
+    }
+    for rel in ["dsr.toml", "disclosures.toml", "exemptions.toml"] {
+        files.extend(read(rel)?);
+    }
+    let stores = dir.join("stores");
+    let mut names: Vec<String> = match std::fs::read_dir(&stores) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".toml"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    for n in names {
+        files.extend(read(&format!("stores/{n}"))?);
+    }
+    Ok(Config::from_sources(&files, env)?)
+}
+
+/// A job from `jobs/<name>.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// Cron expression (UTC) for `dsr schedule`.
+    pub schedule: String,
+    /// What the job is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Request kinds the job processes (`access`, `access_categories`, `deletion`, `opt_out`).
+    pub kinds: Vec<String>,
+}
+
+/// Reads and validates `jobs/<name>.toml` under `jobs_dir`.
+pub fn load_job(jobs_dir: &Path, name: &str) -> Result<Job> {
+    let err = |reason: String| Error::Job {
+        job: name.to_string(),
+        reason,
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(err("job names are a-z 0-9 _ -".into()));
+    }
+    let path = jobs_dir.join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let job: Job = toml::from_str(&text).map_err(|e| err(format!("{}: {}", path.display(), e.message())))?;
+    for k in &job.kinds {
+        if dsr_core::request::RequestKind::parse(k).is_none() {
+            return Err(err(format!("kinds: unknown request kind `{k}`")));
+        }
+    }
+    if job.schedule.split_whitespace().count() != 5 {
+        return Err(err("schedule: expected a 5-field cron expression".into()));
+    }
+    Ok(job)
+}
+
+/// Connected stores by name.
+pub type Connectors = BTreeMap<String, Arc<dyn Connector>>;
+
+/// Connects to every store of the data map.
+pub async fn connect(map: &DataMap) -> Result<Connectors> {
+    let mut out: Connectors = BTreeMap::new();
+    for s in &map.stores {
+        let c: Arc<dyn Connector> = match s.kind {
+            StoreKind::Sqlite => Arc::new(SqliteConnector::connect(&s.name, &s.url).await?),
+            other => {
+                return Err(Error::Store(dsr_core::StoreError {
+                    store: s.name.clone(),
+                    table: None,
+                    code: "unsupported".into(),
+                    message: format!("store kind {other:?} is not built yet"),
+                }));
+            }
+        };
+        out.insert(s.name.clone(), c);
+    }
+    Ok(out)
+}
+
+/// Checks every mapped table and column against the live schema, fills in missing keys from
+/// the live primary key, and returns the problems found (empty when all is well).
+pub async fn check_live(map: &mut DataMap, connectors: &Connectors) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for store in &mut map.stores {
+        let Some(conn) = connectors.get(&store.name) else {
+            problems.push(format!("{}: not connected", store.name));
+            continue;
+        };
+        let names: Vec<&str> = store.tables.iter().map(|t| t.id.table.as_str()).collect();
+        let live = conn.describe(&names).await?;
+        for t in &mut store.tables {
+            let Some(lt) = live.get(&t.id.table) else {
+                problems.push(format!("{}: table does not exist in the live schema", t.id));
+                continue;
+            };
+            let mut wanted: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+            wanted.extend(t.client_column.iter().cloned());
+            wanted.extend(t.key.iter().cloned());
+            if let dsr_core::config::EraseAction::Mask(ms) = &t.erase {
+                wanted.extend(ms.iter().map(|(c, _)| c.clone()));
+            }
+            wanted.sort();
+            wanted.dedup();
+            for c in wanted {
+                if !lt.columns.contains_key(&c) {
+                    problems.push(format!("{}.{c}: column does not exist in the live schema", t.id));
+                }
+            }
+            if let dsr_core::config::EraseAction::Mask(ms) = &t.erase {
+                for (c, s) in ms {
+                    if matches!(s, dsr_core::mask::MaskStrategy::Null) && lt.not_null.contains(c) {
+                        problems.push(format!("{}.{c}: mask `null` on a NOT NULL column would fail", t.id));
+                    }
+                }
+            }
+            if t.key.is_empty() {
+                if lt.primary_key.is_empty() {
+                    problems.push(format!("{}: no primary key; set `key = [..]` in the table's config", t.id));
+                } else {
+                    t.key = lt.primary_key.clone();
+                }
+            }
+        }
+    }
+    Ok(problems)
+}

@@ -1,0 +1,216 @@
+//! The erasure plan: for every record of a deletion request, delete, mask or retain — and why.
+//!
+//! Order of decisions for an own record: legal hold on the subject → the table's `retain`
+//! action → the first exemption rule that holds → the table's erase action. Shared records are
+//! retained while another owner remains. Then retention propagates so the kept data stays
+//! whole and consistent: records owned by an exempt record are kept with it (an open order's
+//! items), and a record that a kept record still points to in the same store is kept too (the
+//! customer row of an open order), so no deletion breaks a reference.
+
+use crate::resolve::{Resolution, Resolved, RowId};
+use chrono::{DateTime, Utc};
+use dsr_core::config::{DataMap, EdgeKind, EraseAction, TableRef};
+use dsr_core::exemption::{Exemptions, Retention};
+use dsr_core::mask::MaskStrategy;
+use dsr_core::request::Request;
+use dsr_core::value::Value;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What happens to one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Deleted.
+    Delete,
+    /// These columns overwritten.
+    Mask(Vec<(String, MaskStrategy)>),
+    /// Kept, and why.
+    Retain(Retention),
+}
+
+/// The plan of one deletion request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestPlan {
+    /// Decision per own or shared row.
+    pub decisions: BTreeMap<RowId, Action>,
+}
+
+/// Reason name for records shared with another subject.
+pub const SHARED: &str = "shared_with_another_subject";
+/// Reason name for records a kept record still needs.
+pub const NEEDED: &str = "needed_by_retained_record";
+
+/// Plans the deletion of one resolved request.
+pub fn plan(
+    map: &DataMap,
+    exemptions: &Exemptions,
+    resolution: &Resolution,
+    resolved: &Resolved,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> RequestPlan {
+    let rows = &resolution.rows;
+    let mut ids: Vec<&dsr_core::request::Identity> = resolved.keys.iter().collect();
+    ids.extend(request.subject.identities.iter());
+    let hold = exemptions.legal_hold(ids.iter().copied());
+    let mut decisions: BTreeMap<RowId, Action> = BTreeMap::new();
+    let mut direct_exempt: Vec<RowId> = Vec::new();
+    for &r in &resolved.own {
+        let row = &rows[r];
+        let Some(tm) = map.table(&row.table) else { continue };
+        let action = if let Some(h) = &hold {
+            direct_exempt.push(r);
+            Action::Retain(h.clone())
+        } else if let EraseAction::Retain(basis) = &tm.erase {
+            Action::Retain(Retention {
+                name: "table_retained".into(),
+                basis: basis.clone(),
+            })
+        } else if let Some(ex) = exemptions.record_exemption(&row.table, &row.record, now) {
+            direct_exempt.push(r);
+            Action::Retain(ex)
+        } else {
+            match &tm.erase {
+                EraseAction::Delete => Action::Delete,
+                EraseAction::Mask(ms) => Action::Mask(ms.clone()),
+                EraseAction::Retain(_) => Action::Delete, // handled above
+            }
+        };
+        decisions.insert(r, action);
+    }
+    for &r in &resolved.shared {
+        decisions.insert(
+            r,
+            Action::Retain(Retention {
+                name: SHARED.into(),
+                basis: "The record also belongs to another person; it is kept while another owner remains.".into(),
+            }),
+        );
+    }
+    // Down: records owned by an exempt record are kept with it.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (&r, action) in decisions.clone().iter() {
+            if !matches!(action, Action::Delete | Action::Mask(_)) {
+                continue;
+            }
+            if let Some(reason) = owned_by_exempt(map, resolution, r, &decisions, &direct_exempt) {
+                decisions.insert(r, Action::Retain(reason));
+                direct_exempt.push(r);
+                changed = true;
+            }
+        }
+    }
+    // Up: a record a kept record still points to (same store) is kept.
+    changed = true;
+    while changed {
+        changed = false;
+        for (&r, action) in decisions.clone().iter() {
+            let stays = match action {
+                Action::Retain(_) => true,
+                Action::Mask(_) => true,
+                Action::Delete => false,
+            };
+            if !stays {
+                continue;
+            }
+            let row = &rows[r];
+            let Some(tm) = map.table(&row.table) else { continue };
+            let masked_null: Vec<&str> = match action {
+                Action::Mask(ms) => ms
+                    .iter()
+                    .filter(|(_, s)| *s == MaskStrategy::Null)
+                    .map(|(c, _)| c.as_str())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for c in &tm.columns {
+                let Some(e) = &c.edge else { continue };
+                if e.target.table.store != row.table.store || masked_null.contains(&c.name.as_str()) {
+                    continue;
+                }
+                let v = row.record.get(&c.name);
+                if v.is_null() {
+                    continue;
+                }
+                for (&t, ta) in decisions.clone().iter() {
+                    if *ta == Action::Delete
+                        && rows[t].table == e.target.table
+                        && same(rows[t].record.get(&e.target.column), v)
+                    {
+                        decisions.insert(
+                            t,
+                            Action::Retain(Retention {
+                                name: NEEDED.into(),
+                                basis: format!(
+                                    "Still referenced by a kept {} record; deleting it would break that record.",
+                                    tm.label
+                                ),
+                            }),
+                        );
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    RequestPlan { decisions }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    a.as_text().is_some() && a.as_text() == b.as_text()
+}
+
+fn owned_by_exempt(
+    map: &DataMap,
+    resolution: &Resolution,
+    r: RowId,
+    decisions: &BTreeMap<RowId, Action>,
+    exempt: &[RowId],
+) -> Option<Retention> {
+    let row = &resolution.rows[r];
+    let tm = map.table(&row.table)?;
+    for c in &tm.columns {
+        let Some(e) = &c.edge else { continue };
+        if e.kind != EdgeKind::OwnedBy {
+            continue;
+        }
+        let v = row.record.get(&c.name);
+        for &p in exempt {
+            let prow = &resolution.rows[p];
+            if prow.table == e.target.table
+                && same(prow.record.get(&e.target.column), v)
+                && let Some(Action::Retain(reason)) = decisions.get(&p)
+            {
+                return Some(reason.clone());
+            }
+        }
+    }
+    None
+}
+
+/// Rows of a plan grouped per store, in erase order (children first).
+pub fn ops_in_order<'a>(
+    map: &DataMap,
+    plan: &'a RequestPlan,
+    resolution: &Resolution,
+) -> BTreeMap<String, Vec<(RowId, &'a Action)>> {
+    let order: Vec<TableRef> = map.erase_order();
+    let pos = |t: &TableRef| order.iter().position(|o| o == t).unwrap_or(usize::MAX);
+    let mut per_store: BTreeMap<String, Vec<(RowId, &Action)>> = BTreeMap::new();
+    for (&r, a) in &plan.decisions {
+        if matches!(a, Action::Retain(_)) {
+            continue;
+        }
+        per_store
+            .entry(resolution.rows[r].table.store.clone())
+            .or_default()
+            .push((r, a));
+    }
+    for ops in per_store.values_mut() {
+        ops.sort_by_key(|(r, _)| (pos(&resolution.rows[*r].table), *r));
+    }
+    per_store
+}

@@ -1,0 +1,428 @@
+//! Identity resolution: which records belong to which request, for a whole batch at once.
+//!
+//! Each request is resolved from its own root. Its identities, normalised per type, find rows
+//! by identity columns; relations are followed only along ownership edges (`owned_by`, `owns`);
+//! a value found in the data re-seeds the search only where the data map declares it a unique
+//! identity (a customer id). Lookups of all requests are pooled into one batched query per
+//! (table, column) per round, but every request reads only the answers to its own lookups, so
+//! batching shares queries, never results.
+//!
+//! Every row gets an *owner set*: the subject keys (values of unique identity types) it belongs
+//! to, from its own identity columns, its `owned_by` parent, or — for a row others point to with
+//! `owns` (an address) — every row pointing to it. Relative to a request with subject keys K:
+//! owners ⊆ K (or no owner information) → its own; owners meeting K and others → shared (kept
+//! while another owner remains); owners outside K → another subject's (never disclosed or
+//! touched). A request whose identities reach two values of one key type is held for review.
+
+use crate::error::Result;
+use crate::load::Connectors;
+use dsr_core::config::{DataMap, EdgeKind, TableMap, TableRef};
+use dsr_core::connector::FindQuery;
+use dsr_core::identity::Normalizer;
+use dsr_core::request::{Identity, Request};
+use dsr_core::value::Record;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Index of a fetched row in [`Resolution::rows`].
+pub type RowId = usize;
+
+/// A fetched row.
+#[derive(Debug, Clone)]
+pub struct FetchedRow {
+    /// Its table.
+    pub table: TableRef,
+    /// Its values.
+    pub record: Record,
+}
+
+/// How a request relates to a row it reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Class {
+    /// The request's subject's own record.
+    Own,
+    /// Also another subject's (kept while another owner remains).
+    Shared,
+    /// Another subject's record, reached through a link: not this request's.
+    Other,
+    /// Held for a Client (we are its service provider): not touched by a direct request.
+    Client(String),
+}
+
+/// The resolution of one request.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// Request id.
+    pub request_id: String,
+    /// Subject keys reached (values of unique identity types).
+    pub keys: BTreeSet<Identity>,
+    /// Why the request is held for review, if it is.
+    pub held: Option<String>,
+    /// Own rows.
+    pub own: Vec<RowId>,
+    /// Shared rows.
+    pub shared: Vec<RowId>,
+    /// Clients holding data about the subject.
+    pub clients: BTreeSet<String>,
+}
+
+/// The resolution of a batch.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    /// Every fetched row.
+    pub rows: Vec<FetchedRow>,
+    /// Per request, in input order.
+    pub requests: Vec<Resolved>,
+    /// Store queries issued.
+    pub queries: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Identity,
+    Edge,
+}
+
+type LookupKey = (TableRef, String, String);
+
+struct Walker<'a> {
+    map: &'a DataMap,
+    connectors: &'a Connectors,
+    rows: Vec<FetchedRow>,
+    index: HashMap<(TableRef, String), RowId>,
+    cache: HashMap<LookupKey, Vec<RowId>>,
+    key_types: BTreeSet<String>,
+    owners_memo: HashMap<RowId, Option<BTreeSet<Identity>>>,
+    queries: usize,
+}
+
+/// Resolves a batch of requests against the stores.
+pub async fn resolve(map: &DataMap, connectors: &Connectors, requests: &[Request]) -> Result<Resolution> {
+    let key_types: BTreeSet<String> = map
+        .tables()
+        .flat_map(|t| t.identity_columns())
+        .filter(|(_, r)| r.unique)
+        .map(|(_, r)| r.kind.clone())
+        .collect();
+    let mut w = Walker {
+        map,
+        connectors,
+        rows: Vec::new(),
+        index: HashMap::new(),
+        cache: HashMap::new(),
+        key_types,
+        owners_memo: HashMap::new(),
+        queries: 0,
+    };
+    let mut reached: Vec<BTreeMap<RowId, Via>> = vec![BTreeMap::new(); requests.len()];
+    let mut keys: Vec<BTreeSet<Identity>> = vec![BTreeSet::new(); requests.len()];
+    let mut wanted: Vec<Vec<(LookupKey, Via)>> = requests
+        .iter()
+        .map(|r| {
+            r.subject
+                .identities
+                .iter()
+                .flat_map(|i| w.identity_lookups(&i.kind, &i.value))
+                .map(|k| (k, Via::Identity))
+                .collect()
+        })
+        .collect();
+    let mut extra: Vec<LookupKey> = Vec::new();
+    loop {
+        let all: Vec<LookupKey> = wanted
+            .iter()
+            .flatten()
+            .map(|(k, _)| k.clone())
+            .chain(extra.drain(..))
+            .collect();
+        if all.is_empty() {
+            break;
+        }
+        w.fetch(all).await?;
+        let mut next: Vec<Vec<(LookupKey, Via)>> = vec![Vec::new(); requests.len()];
+        for (ri, lookups) in wanted.iter().enumerate() {
+            let mut new_rows: Vec<(RowId, Via)> = Vec::new();
+            for (lk, via) in lookups {
+                for &row in w.cache.get(lk).map(Vec::as_slice).unwrap_or(&[]) {
+                    if let std::collections::btree_map::Entry::Vacant(e) = reached[ri].entry(row) {
+                        e.insert(*via);
+                        new_rows.push((row, *via));
+                    }
+                }
+            }
+            for (row, via) in &new_rows {
+                if *via == Via::Identity
+                    && w.client_of(*row).is_none()
+                    && let Some(o) = w.owners(*row, 0)
+                {
+                    keys[ri].extend(o);
+                }
+            }
+            for (row, _) in &new_rows {
+                if w.class(*row, &keys[ri]) == Class::Own {
+                    let (lookups, co) = w.expand(*row);
+                    next[ri].extend(lookups);
+                    extra.extend(co);
+                }
+            }
+        }
+        wanted = next;
+    }
+    let mut out = Vec::new();
+    for (ri, req) in requests.iter().enumerate() {
+        let mut res = Resolved {
+            request_id: req.id.clone(),
+            keys: keys[ri].clone(),
+            ..Resolved::default()
+        };
+        let mut per_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for k in &keys[ri] {
+            *per_type.entry(k.kind.as_str()).or_default() += 1;
+        }
+        if let Some((kind, n)) = per_type.iter().find(|(_, n)| **n > 1) {
+            res.held = Some(format!(
+                "the request's identities lead to {n} distinct subjects ({kind}); held for review, nothing deleted"
+            ));
+        }
+        for &row in reached[ri].keys() {
+            match w.class(row, &keys[ri]) {
+                Class::Own => res.own.push(row),
+                Class::Shared => res.shared.push(row),
+                Class::Client(c) => {
+                    res.clients.insert(c);
+                }
+                Class::Other => {}
+            }
+        }
+        out.push(res);
+    }
+    Ok(Resolution {
+        rows: w.rows,
+        requests: out,
+        queries: w.queries,
+    })
+}
+
+impl Walker<'_> {
+    fn table(&self, id: &TableRef) -> Option<&TableMap> {
+        self.map.table(id)
+    }
+
+    fn normalizer(&self, t: &TableRef, col: &str) -> Normalizer {
+        self.table(t)
+            .and_then(|tm| tm.column(col))
+            .and_then(|c| c.identity.as_ref())
+            .map(|i| i.normalizer)
+            .unwrap_or(Normalizer::Exact)
+    }
+
+    fn value_key(&self, t: &TableRef, col: &str, row: RowId) -> Option<String> {
+        let v = self.rows[row].record.get(col).as_text()?;
+        self.normalizer(t, col).normalize_stored(&v)
+    }
+
+    fn identity_lookups(&self, kind: &str, value: &str) -> Vec<LookupKey> {
+        self.map
+            .tables()
+            .flat_map(|t| {
+                t.identity_columns()
+                    .filter(|(_, r)| r.kind == kind)
+                    .map(|(c, _)| (t.id.clone(), c.name.clone(), value.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Runs every lookup not yet answered: one batched query per (table, column).
+    async fn fetch(&mut self, lookups: Vec<LookupKey>) -> Result<()> {
+        let mut groups: BTreeMap<(TableRef, String), BTreeSet<String>> = BTreeMap::new();
+        for lk in lookups {
+            if self.cache.contains_key(&lk) {
+                continue;
+            }
+            groups.entry((lk.0, lk.1)).or_default().insert(lk.2);
+        }
+        for ((tref, col), values) in groups {
+            let Some(tm) = self.map.table(&tref) else { continue };
+            let Some(conn) = self.connectors.get(&tref.store) else { continue };
+            let values: Vec<String> = values.into_iter().collect();
+            let normalizer = self.normalizer(&tref, &col);
+            let found = conn
+                .find(FindQuery {
+                    table: tm,
+                    column: &col,
+                    normalizer,
+                    values: &values,
+                })
+                .await?;
+            self.queries += values.len().div_ceil(900).max(1);
+            for v in &values {
+                self.cache.entry((tref.clone(), col.clone(), v.clone())).or_default();
+            }
+            for f in found {
+                let key = (tref.clone(), f.record.key_text());
+                let id = match self.index.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.rows.len();
+                        self.rows.push(FetchedRow {
+                            table: tref.clone(),
+                            record: f.record,
+                        });
+                        self.index.insert(key, id);
+                        id
+                    }
+                };
+                let slot = self.cache.entry((tref.clone(), col.clone(), f.matched)).or_default();
+                if !slot.contains(&id) {
+                    slot.push(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn client_of(&self, row: RowId) -> Option<String> {
+        let r = &self.rows[row];
+        let store = self.map.store(&r.table.store)?;
+        if let Some(c) = &store.client {
+            return Some(c.clone());
+        }
+        let tm = self.table(&r.table)?;
+        let col = tm.client_column.as_ref()?;
+        r.record.get(col).as_text().filter(|s| !s.trim().is_empty())
+    }
+
+    /// Owner set of a row; `None` when it cannot be known (a parent was never fetched).
+    fn owners(&mut self, row: RowId, depth: usize) -> Option<BTreeSet<Identity>> {
+        if let Some(o) = self.owners_memo.get(&row) {
+            return o.clone();
+        }
+        if depth > 16 {
+            return None;
+        }
+        let result = self.compute_owners(row, depth);
+        self.owners_memo.insert(row, result.clone());
+        result
+    }
+
+    fn compute_owners(&mut self, row: RowId, depth: usize) -> Option<BTreeSet<Identity>> {
+        let tref = self.rows[row].table.clone();
+        let tm = self.table(&tref)?.clone();
+        let mut set = BTreeSet::new();
+        for c in &tm.columns {
+            if let Some(role) = &c.identity
+                && self.key_types.contains(&role.kind)
+                && let Some(v) = self.value_key(&tref, &c.name, row)
+            {
+                set.insert(Identity { kind: role.kind.clone(), value: v });
+            }
+            let Some(edge) = &c.edge else { continue };
+            if edge.kind != EdgeKind::OwnedBy {
+                continue;
+            }
+            let Some(v) = self.rows[row].record.get(&c.name).as_text() else { continue };
+            let target_role = self
+                .table(&edge.target.table)
+                .and_then(|p| p.column(&edge.target.column))
+                .and_then(|pc| pc.identity.clone())
+                .filter(|r| r.unique);
+            if let Some(role) = target_role {
+                if let Some(n) = role.normalizer.normalize_stored(&v) {
+                    set.insert(Identity { kind: role.kind, value: n });
+                }
+                continue;
+            }
+            let parents: Vec<RowId> = (0..self.rows.len())
+                .filter(|&p| {
+                    self.rows[p].table == edge.target.table
+                        && self.rows[p].record.get(&edge.target.column).as_text().as_deref() == Some(v.as_str())
+                })
+                .collect();
+            if parents.is_empty() {
+                return None;
+            }
+            for p in parents {
+                set.extend(self.owners(p, depth + 1)?);
+            }
+        }
+        // Rows others point to with `owns`: every pointing row is an owner.
+        let pointers: Vec<(TableRef, String, String)> = self
+            .map
+            .tables()
+            .flat_map(|s| {
+                s.columns
+                    .iter()
+                    .filter_map(|c| c.edge.as_ref().map(|e| (c, e)))
+                    .filter(|(_, e)| e.kind == EdgeKind::Owns && e.target.table == tref)
+                    .map(|(c, e)| (s.id.clone(), c.name.clone(), e.target.column.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (src, src_col, tcol) in pointers {
+            let Some(v) = self.value_key(&tref, &tcol, row) else { continue };
+            let co = self.cache.get(&(src, src_col, v))?.clone();
+            for r in co {
+                set.extend(self.owners(r, depth + 1)?);
+            }
+        }
+        Some(set)
+    }
+
+    fn class(&mut self, row: RowId, keys: &BTreeSet<Identity>) -> Class {
+        if let Some(c) = self.client_of(row) {
+            return Class::Client(c);
+        }
+        match self.owners(row, 0) {
+            None => Class::Other,
+            Some(o) if o.is_empty() || o.is_subset(keys) => Class::Own,
+            Some(o) if o.iter().any(|k| keys.contains(k)) => Class::Shared,
+            Some(_) => Class::Other,
+        }
+    }
+
+    /// Lookups that follow an own row: unique identities re-seed, ownership edges are
+    /// followed; the second list holds co-owner lookups (fetched, never attributed).
+    fn expand(&self, row: RowId) -> (Vec<(LookupKey, Via)>, Vec<LookupKey>) {
+        let tref = &self.rows[row].table;
+        let Some(tm) = self.table(tref) else { return (Vec::new(), Vec::new()) };
+        let mut out = Vec::new();
+        let mut co = Vec::new();
+        for c in &tm.columns {
+            if let Some(role) = &c.identity
+                && role.unique
+                && let Some(v) = self.value_key(tref, &c.name, row)
+            {
+                out.extend(self.identity_lookups(&role.kind, &v).into_iter().map(|k| (k, Via::Identity)));
+            }
+            if let Some(e) = &c.edge
+                && e.kind == EdgeKind::Owns
+                && let Some(v) = self.value_key(tref, &c.name, row)
+            {
+                out.push(((e.target.table.clone(), e.target.column.clone(), v.clone()), Via::Edge));
+                for s in self.map.tables() {
+                    for sc in &s.columns {
+                        if let Some(se) = &sc.edge
+                            && se.kind == EdgeKind::Owns
+                            && se.target == e.target
+                        {
+                            co.push((s.id.clone(), sc.name.clone(), v.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        // Children owned by this row.
+        for child in self.map.tables() {
+            for cc in &child.columns {
+                if let Some(e) = &cc.edge
+                    && e.kind == EdgeKind::OwnedBy
+                    && &e.target.table == tref
+                    && let Some(v) = self.value_key(tref, &e.target.column, row)
+                {
+                    out.push(((child.id.clone(), cc.name.clone(), v), Via::Edge));
+                }
+            }
+        }
+        (out, co)
+    }
+}

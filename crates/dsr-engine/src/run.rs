@@ -1,0 +1,684 @@
+//! One run: admit, resolve the batch, answer access requests, erase with evidence first, and
+//! close every request with a manifest.
+
+use crate::admission::{self, Admission};
+use crate::control::{ControlDb, Status};
+use crate::deliver;
+use crate::error::{Error, Result};
+use crate::load;
+use crate::plan::{self, Action, RequestPlan};
+use crate::resolve::{self, Resolution, Resolved, RowId};
+use chrono::{DateTime, Utc};
+use dsr_core::config::Config;
+use dsr_core::connector::{EraseGroup, EraseOp};
+use dsr_core::hash::KeyedHasher;
+use dsr_core::jurisdiction::{regime_for, rules};
+use dsr_core::request::{Request, RequestKind};
+use dsr_core::value::Value;
+use dsr_evidence::{DirSink, Guard, RunLog};
+use dsr_report::{Count, DeletionSummary, RetainedCount, Scope};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Job name (recorded with the run).
+    pub job: String,
+    /// Request kinds the job processes.
+    pub kinds: Vec<RequestKind>,
+    /// Show the plan; change nothing.
+    pub dry_run: bool,
+    /// Only these request ids (all when `None`).
+    pub only: Option<Vec<String>>,
+}
+
+/// Progress of a run, for a terminal bar or logs.
+pub trait Progress: Send + Sync {
+    /// The run has `total` requests to process.
+    fn start(&self, total: u64);
+    /// One step done.
+    fn step(&self, what: &str);
+    /// The run is over.
+    fn finish(&self);
+}
+
+/// A progress sink that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn step(&self, _: &str) {}
+    fn finish(&self) {}
+}
+
+/// One line of a plan: how many records of a table get an action.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PlanLine {
+    /// `store.table`.
+    pub table: String,
+    /// `delete`, `mask` or `retain`.
+    pub action: String,
+    /// Records.
+    pub count: usize,
+    /// Retention reason.
+    pub reason: Option<String>,
+}
+
+/// The outcome of one request in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestOutcome {
+    /// Request id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Final status.
+    pub status: String,
+    /// Denial or hold reason.
+    pub reason: Option<String>,
+    /// Records found (own and shared).
+    pub found: usize,
+    /// Records deleted.
+    pub deleted: u64,
+    /// Records masked.
+    pub masked: u64,
+    /// Records retained.
+    pub retained: usize,
+    /// Clients to contact.
+    pub clients: Vec<String>,
+    /// Report directory.
+    pub report: Option<String>,
+    /// The erasure plan (deletions).
+    pub plan: Vec<PlanLine>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Run id.
+    pub run_id: String,
+    /// Job.
+    pub job: String,
+    /// Dry run.
+    pub dry_run: bool,
+    /// Store queries issued while resolving.
+    pub queries: usize,
+    /// Per request.
+    pub requests: Vec<RequestOutcome>,
+}
+
+struct Work {
+    req: Request,
+    categories_only: bool,
+    outcome: RequestOutcome,
+    resolved: Option<Resolved>,
+    plan: Option<RequestPlan>,
+    failed_stores: Vec<String>,
+    affected: BTreeMap<RowId, u64>,
+}
+
+fn new_run_id(now: DateTime<Utc>) -> String {
+    let suffix: u32 = rand::random::<u32>() % 0x10000;
+    format!("run-{}-{suffix:04x}", now.format("%Y%m%dT%H%M%SZ"))
+}
+
+/// Runs a job over the control DB's requests.
+pub async fn run(
+    config: &Config,
+    control: &ControlDb,
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunSummary> {
+    let now = Utc::now();
+    let run_id = new_run_id(now);
+    let hasher = KeyedHasher::new(config.settings.hash_key.as_bytes().to_vec());
+    let wanted = |r: &Request| {
+        opts.kinds.contains(&r.kind) && opts.only.as_ref().is_none_or(|ids| ids.contains(&r.id))
+    };
+
+    // Admission (in a dry run: decided, not recorded).
+    let mut admissions: BTreeMap<String, Admission> = BTreeMap::new();
+    if opts.dry_run {
+        for s in control.by_status(&[Status::Received]).await? {
+            if wanted(&s.request) {
+                admissions.insert(s.request.id.clone(), admission::decide(control, &s.request).await?);
+            }
+        }
+    } else {
+        for (id, a) in admission::admit_received(control, &opts.kinds).await? {
+            admissions.insert(id, a);
+        }
+    }
+    let mut statuses = vec![Status::Admitted, Status::InProgress];
+    if opts.dry_run {
+        statuses.push(Status::Received);
+    }
+    let mut work: Vec<Work> = Vec::new();
+    for s in control.by_status(&statuses).await? {
+        if !wanted(&s.request) {
+            continue;
+        }
+        let adm = admissions.get(&s.request.id).cloned();
+        if let Some(Admission::Denied(_)) = adm {
+            continue;
+        }
+        // Re-derive the answer scope (stable across restarts).
+        let categories_only = match adm {
+            Some(Admission::Admitted { categories_only }) => categories_only,
+            _ => matches!(admission::decide(control, &s.request).await?, Admission::Admitted { categories_only: true }),
+        };
+        work.push(Work {
+            outcome: RequestOutcome {
+                id: s.request.id.clone(),
+                kind: s.request.kind.key().to_string(),
+                status: String::new(),
+                reason: None,
+                found: 0,
+                deleted: 0,
+                masked: 0,
+                retained: 0,
+                clients: Vec::new(),
+                report: None,
+                plan: Vec::new(),
+            },
+            req: s.request,
+            categories_only,
+            resolved: None,
+            plan: None,
+            failed_stores: Vec::new(),
+            affected: BTreeMap::new(),
+        });
+    }
+    let denied: Vec<(String, &'static str)> = admissions
+        .iter()
+        .filter_map(|(id, a)| match a {
+            Admission::Denied(r) => Some((id.clone(), *r)),
+            _ => None,
+        })
+        .collect();
+    let mut summary = RunSummary {
+        run_id: run_id.clone(),
+        job: opts.job.clone(),
+        dry_run: opts.dry_run,
+        queries: 0,
+        requests: Vec::new(),
+    };
+    for (id, reason) in &denied {
+        let kind = control.get(id).await?.map(|s| s.request.kind.key().to_string()).unwrap_or_default();
+        summary.requests.push(RequestOutcome {
+            id: id.clone(),
+            kind,
+            status: Status::Denied.key().into(),
+            reason: Some((*reason).into()),
+            found: 0,
+            deleted: 0,
+            masked: 0,
+            retained: 0,
+            clients: Vec::new(),
+            report: None,
+            plan: Vec::new(),
+        });
+    }
+    if work.is_empty() && denied.is_empty() {
+        return Ok(summary);
+    }
+    progress.start((work.len() + denied.len()) as u64);
+
+    // Stores: connect and check against the live schema before anything else.
+    let mut map = config.data_map.clone();
+    let connectors = load::connect(&map).await?;
+    let problems = load::check_live(&mut map, &connectors).await?;
+    if !problems.is_empty() {
+        return Err(Error::Schema(problems));
+    }
+    let config = Config {
+        data_map: map,
+        ..config.clone()
+    };
+    let config = &config;
+
+    // Resolve the whole batch at once.
+    let to_resolve: Vec<Request> = work
+        .iter()
+        .filter(|w| w.req.kind != RequestKind::OptOut)
+        .map(|w| w.req.clone())
+        .collect();
+    let resolution = resolve::resolve(&config.data_map, &connectors, &to_resolve).await?;
+    summary.queries = resolution.queries;
+    tracing::info!(requests = to_resolve.len(), rows = resolution.rows.len(), queries = resolution.queries, "batch resolved");
+    for w in &mut work {
+        w.resolved = resolution.requests.iter().find(|r| r.request_id == w.req.id).cloned();
+        if let Some(r) = &w.resolved {
+            w.outcome.found = r.own.len() + r.shared.len();
+            w.outcome.clients = r.clients.iter().cloned().collect();
+            if r.held.is_none() && w.req.kind == RequestKind::Deletion {
+                let p = plan::plan(&config.data_map, &config.exemptions, &resolution, r, &w.req, now);
+                w.outcome.plan = plan_lines(&resolution, &p);
+                w.plan = Some(p);
+            }
+        }
+    }
+    let sensitive = deliver::sensitive_values(config, &resolution);
+
+    if opts.dry_run {
+        for w in work {
+            let mut o = w.outcome;
+            o.status = "planned".into();
+            o.reason = w.resolved.and_then(|r| r.held);
+            summary.requests.push(o);
+        }
+        progress.finish();
+        return Ok(summary);
+    }
+
+    // Evidence: a guard refuses any entry holding an identity or sensitive value of the batch.
+    let mut forbidden: BTreeSet<String> = sensitive.iter().cloned().collect();
+    for w in &work {
+        forbidden.extend(w.req.subject.identities.iter().map(|i| i.value.clone()));
+    }
+    for r in &resolution.requests {
+        forbidden.extend(r.keys.iter().map(|k| k.value.clone()));
+    }
+    for row in &resolution.rows {
+        if let Some(tm) = config.data_map.table(&row.table) {
+            for (c, _) in tm.identity_columns() {
+                forbidden.extend(row.record.get(&c.name).as_text());
+            }
+        }
+    }
+    let sink = Arc::new(DirSink::new(PathBuf::from(&config.settings.evidence)));
+    let mut log = RunLog::open(sink, &run_id, Guard::new(forbidden))?;
+    control.start_run(&run_id, &opts.job).await?;
+    log.append("run_started", None, json!({"job": opts.job, "requests": work.len() + denied.len(), "disclosures_version": config.disclosures.version})).await?;
+    for (id, reason) in &denied {
+        log.append("denied", Some(id), json!({"reason": reason})).await?;
+        let manifest = manifest_for(control, config, &hasher, id, None, "denied", Some(reason), &[], None).await?;
+        log.write_manifest(id, manifest).await?;
+        progress.step(id);
+    }
+    for w in &work {
+        control.transition(&w.req.id, Status::InProgress, None, json!({"run": run_id})).await?;
+        let ids: Vec<String> = admission::identity_hashes(&hasher, &w.req);
+        log.append(
+            "request_started",
+            Some(&w.req.id),
+            json!({
+                "kind": w.req.kind.key(),
+                "jurisdiction": w.req.jurisdiction,
+                "subject": ids,
+                "verification": w.req.verification.as_ref().map(|v| json!({"level": v.level, "method": v.method, "verified_at": v.verified_at})),
+                "found": found_counts(&resolution, w.resolved.as_ref()),
+            }),
+        )
+        .await?;
+    }
+
+    // Erasure, store by store: intent before the commit, outcome after, then proof.
+    erase_all(config, &connectors, &resolution, &mut work, &mut log).await?;
+
+    // Answers and manifests.
+    for w in &mut work {
+        finish_request(config, control, &hasher, &resolution, w, &sensitive, &mut log, now).await?;
+        summary.requests.push(w.outcome.clone());
+        progress.step(&w.req.id);
+    }
+    let counts = json!({
+        "requests": summary.requests.len(),
+        "fulfilled": summary.requests.iter().filter(|r| r.status == "fulfilled").count(),
+        "queries": summary.queries,
+    });
+    log.append("run_finished", None, counts.clone()).await?;
+    control.finish_run(&run_id, &counts).await?;
+    progress.finish();
+    Ok(summary)
+}
+
+fn found_counts(resolution: &Resolution, r: Option<&Resolved>) -> serde_json::Value {
+    let mut m: BTreeMap<String, usize> = BTreeMap::new();
+    if let Some(r) = r {
+        for &row in r.own.iter().chain(r.shared.iter()) {
+            *m.entry(resolution.rows[row].table.to_string()).or_default() += 1;
+        }
+    }
+    json!(m)
+}
+
+fn plan_lines(resolution: &Resolution, p: &RequestPlan) -> Vec<PlanLine> {
+    let mut m: BTreeMap<(String, String, Option<String>), usize> = BTreeMap::new();
+    for (&r, a) in &p.decisions {
+        let (action, reason) = match a {
+            Action::Delete => ("delete", None),
+            Action::Mask(_) => ("mask", None),
+            Action::Retain(x) => ("retain", Some(x.name.clone())),
+        };
+        *m.entry((resolution.rows[r].table.to_string(), action.to_string(), reason)).or_default() += 1;
+    }
+    m.into_iter()
+        .map(|((table, action, reason), count)| PlanLine { table, action, count, reason })
+        .collect()
+}
+
+async fn erase_all(
+    config: &Config,
+    connectors: &load::Connectors,
+    resolution: &Resolution,
+    work: &mut [Work],
+    log: &mut RunLog,
+) -> Result<()> {
+    let mut rng_string = |n: usize| -> String {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        (0..n).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect()
+    };
+    for store in &config.data_map.stores {
+        let Some(conn) = connectors.get(&store.name) else { continue };
+        let mut groups: Vec<EraseGroup> = Vec::new();
+        let mut rows_of_group: Vec<Vec<RowId>> = Vec::new();
+        let mut work_of_group: Vec<usize> = Vec::new();
+        for (wi, w) in work.iter().enumerate() {
+            let Some(p) = &w.plan else { continue };
+            let per_store = plan::ops_in_order(&config.data_map, p, resolution);
+            let Some(ops) = per_store.get(&store.name) else { continue };
+            let mut eops = Vec::new();
+            let mut rows = Vec::new();
+            let mut tally: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+            let mut keys: Vec<String> = Vec::new();
+            for (r, action) in ops {
+                let row = &resolution.rows[*r];
+                let Some(tm) = config.data_map.table(&row.table) else { continue };
+                let (op, name) = match action {
+                    Action::Delete => (
+                        EraseOp::Delete {
+                            table: row.table.table.clone(),
+                            key_columns: tm.key.clone(),
+                            key: row.record.key.clone(),
+                        },
+                        "delete",
+                    ),
+                    Action::Mask(ms) => (
+                        EraseOp::Mask {
+                            table: row.table.table.clone(),
+                            key_columns: tm.key.clone(),
+                            key: row.record.key.clone(),
+                            set: ms
+                                .iter()
+                                .map(|(c, s)| (c.clone(), s.apply(row.record.get(c), &mut rng_string)))
+                                .collect(),
+                        },
+                        "mask",
+                    ),
+                    Action::Retain(_) => continue,
+                };
+                *tally.entry(row.table.table.clone()).or_default().entry(name).or_default() += 1;
+                keys.push(format!("{}\u{1f}{}", row.table, row.record.key_text()));
+                eops.push(op);
+                rows.push(*r);
+            }
+            if eops.is_empty() {
+                continue;
+            }
+            keys.sort();
+            let digest = dsr_evidence::sha256_hex(keys.join("\n").as_bytes());
+            // Evidence first: the intent is durable before the store commits.
+            log.append(
+                "erase_intent",
+                Some(&w.req.id),
+                json!({"store": store.name, "tables": tally, "records": eops.len(), "keys_sha256": digest}),
+            )
+            .await?;
+            groups.push(EraseGroup { request_id: w.req.id.clone(), ops: eops });
+            rows_of_group.push(rows);
+            work_of_group.push(wi);
+        }
+        if groups.is_empty() {
+            continue;
+        }
+        match conn.erase(&groups).await {
+            Err(e) => {
+                tracing::warn!(store = %store.name, code = %e.code, "store erase failed; left unchanged");
+                for (gi, g) in groups.iter().enumerate() {
+                    log.append("erase_outcome", Some(&g.request_id), json!({"store": store.name, "ok": false, "error": {"code": e.code, "message": e.message}})).await?;
+                    work[work_of_group[gi]].failed_stores.push(store.name.clone());
+                }
+            }
+            Ok(outcomes) => {
+                for (gi, o) in outcomes.iter().enumerate() {
+                    let w = &mut work[work_of_group[gi]];
+                    match &o.result {
+                        Ok(counts) => {
+                            for (r, n) in rows_of_group[gi].iter().zip(counts) {
+                                w.affected.insert(*r, *n);
+                            }
+                            log.append("erase_outcome", Some(&o.request_id), json!({"store": store.name, "ok": true, "affected": counts.iter().sum::<u64>()})).await?;
+                            // Proof: re-query the deleted keys.
+                            let mut by_table: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
+                            for r in &rows_of_group[gi] {
+                                if w.plan.as_ref().and_then(|p| p.decisions.get(r)) == Some(&Action::Delete) {
+                                    let row = &resolution.rows[*r];
+                                    by_table.entry(row.table.table.clone()).or_default().push(row.record.key.clone());
+                                }
+                            }
+                            let mut remaining = 0u64;
+                            for (table, keys) in &by_table {
+                                let key_cols = config
+                                    .data_map
+                                    .table(&dsr_core::config::TableRef { store: store.name.clone(), table: table.clone() })
+                                    .map(|t| t.key.clone())
+                                    .unwrap_or_default();
+                                remaining += conn.count_present(table, &key_cols, keys).await?;
+                            }
+                            log.append("erase_verified", Some(&o.request_id), json!({"store": store.name, "checked": by_table.values().map(Vec::len).sum::<usize>(), "remaining": remaining})).await?;
+                            if remaining > 0 {
+                                w.failed_stores.push(store.name.clone());
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(store = %store.name, request = %o.request_id, code = %e.code, "request rolled back in store");
+                            log.append("erase_outcome", Some(&o.request_id), json!({"store": store.name, "ok": false, "error": {"code": e.code, "message": e.message}})).await?;
+                            w.failed_stores.push(store.name.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_request(
+    config: &Config,
+    control: &ControlDb,
+    hasher: &KeyedHasher,
+    resolution: &Resolution,
+    w: &mut Work,
+    sensitive: &[String],
+    log: &mut RunLog,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let id = w.req.id.clone();
+    let mut artifacts = Vec::new();
+    let (status, reason): (Status, Option<String>) = match (&w.req.kind, &w.resolved) {
+        (RequestKind::OptOut, _) => {
+            let hashes = admission::identity_hashes(hasher, &w.req);
+            control.suppress(&id, &hashes).await?;
+            log.append("suppressed", Some(&id), json!({"identities": hashes.len()})).await?;
+            (Status::Fulfilled, None)
+        }
+        (_, None) => (Status::Denied, Some("no_match".to_string())),
+        (_, Some(r)) if r.held.is_some() => {
+            log.append("held_for_review", Some(&id), json!({"subjects": r.keys.len()})).await?;
+            (Status::HeldForReview, r.held.clone())
+        }
+        (_, Some(r)) if r.own.is_empty() && r.shared.is_empty() && r.clients.is_empty() => {
+            (Status::Denied, Some("no_match".to_string()))
+        }
+        (kind, Some(r)) => {
+            let clients: Vec<String> = r.clients.iter().cloned().collect();
+            let rows: Vec<RowId> = r.own.iter().chain(r.shared.iter()).copied().collect();
+            let (scope, deletion) = if *kind == RequestKind::Deletion {
+                let s = deletion_summary(config, resolution, w);
+                (
+                    Scope::CategoriesOnly { reason: "This is the answer to a deletion request: it says what was deleted, de-identified and kept.".into() },
+                    Some(s),
+                )
+            } else if w.categories_only {
+                let reason = if *kind == RequestKind::AccessCategories {
+                    "You asked for the categories of personal information we hold.".to_string()
+                } else {
+                    "Your identity was verified to a reasonable degree, not the reasonably high degree needed to disclose specific pieces of information (11 CCR §7062); we disclose the categories.".to_string()
+                };
+                (Scope::CategoriesOnly { reason }, None)
+            } else {
+                (Scope::SpecificPieces, None)
+            };
+            let input = deliver::report_input(config, &w.req, resolution, &rows, scope, clients, deletion, sensitive.to_vec(), now);
+            let rendered = dsr_report::render(&input).map_err(|e| Error::Report(e.to_string()))?;
+            let (dir, js, hs) = deliver::deliver(&PathBuf::from(&config.settings.delivery), &id, &rendered.json, &rendered.html)?;
+            artifacts.push(json!({"name": "report.json", "sha256": js}));
+            artifacts.push(json!({"name": "report.html", "sha256": hs}));
+            log.append("report_delivered", Some(&id), json!({"artifacts": artifacts})).await?;
+            w.outcome.report = Some(dir.display().to_string());
+            if w.failed_stores.is_empty() {
+                (Status::Fulfilled, None)
+            } else {
+                (Status::PartiallyFulfilled, Some(format!("stores failed and will be retried: {}", w.failed_stores.join(", "))))
+            }
+        }
+    };
+    let denial = if status == Status::Denied { reason.as_deref() } else { None };
+    control.transition(&id, status, denial, json!({"reason": reason})).await?;
+    w.outcome.status = status.key().to_string();
+    w.outcome.reason = reason.clone();
+    if let Some(p) = &w.plan {
+        w.outcome.retained = p.decisions.values().filter(|a| matches!(a, Action::Retain(_))).count();
+        for (r, a) in &p.decisions {
+            let n = w.affected.get(r).copied().unwrap_or(0);
+            match a {
+                Action::Delete => w.outcome.deleted += n,
+                Action::Mask(_) => w.outcome.masked += n,
+                Action::Retain(_) => {}
+            }
+        }
+    }
+    let manifest = manifest_for(control, config, hasher, &id, Some(w), status.key(), reason.as_deref(), &artifacts, Some(resolution)).await?;
+    log.write_manifest(&id, manifest).await?;
+    tracing::info!(request = %id, status = status.key(), found = w.outcome.found, deleted = w.outcome.deleted, masked = w.outcome.masked, retained = w.outcome.retained, "request finished");
+    Ok(())
+}
+
+fn deletion_summary(config: &Config, resolution: &Resolution, w: &Work) -> DeletionSummary {
+    let mut s = DeletionSummary::default();
+    let Some(p) = &w.plan else { return s };
+    let mut deleted: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut masked: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut failed: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut retained: BTreeMap<(String, String, String, String), u64> = BTreeMap::new();
+    for (&r, a) in &p.decisions {
+        let row = &resolution.rows[r];
+        let label = config.data_map.table(&row.table).map(|t| t.label.clone()).unwrap_or_default();
+        let k = (label.clone(), row.table.store.clone());
+        let failed_store = w.failed_stores.contains(&row.table.store);
+        match a {
+            Action::Retain(x) => *retained.entry((label, row.table.store.clone(), x.name.clone(), x.basis.clone())).or_default() += 1,
+            _ if failed_store || !w.affected.contains_key(&r) => *failed.entry(k).or_default() += 1,
+            Action::Delete => *deleted.entry(k).or_default() += w.affected.get(&r).copied().unwrap_or(0),
+            Action::Mask(_) => *masked.entry(k).or_default() += w.affected.get(&r).copied().unwrap_or(0),
+        }
+    }
+    let counts = |m: BTreeMap<(String, String), u64>| {
+        m.into_iter()
+            .map(|((record_label, source), count)| Count { record_label, source, count })
+            .collect()
+    };
+    s.deleted = counts(deleted);
+    s.masked = counts(masked);
+    s.failed = counts(failed);
+    s.retained = retained
+        .into_iter()
+        .map(|((record_label, source, reason, basis), count)| RetainedCount { record_label, source, count, reason, basis })
+        .collect();
+    if config.settings.business.sells {
+        s.opt_out_offer = Some(match &config.settings.business.opt_out_url {
+            Some(u) => format!("We sell or share personal information. You can opt out of the sale or sharing of your personal information at {u}."),
+            None => "We sell or share personal information. You can opt out of the sale or sharing of your personal information by contacting us.".into(),
+        });
+    }
+    s
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn manifest_for(
+    control: &ControlDb,
+    config: &Config,
+    hasher: &KeyedHasher,
+    id: &str,
+    w: Option<&Work>,
+    status: &str,
+    reason: Option<&str>,
+    artifacts: &[serde_json::Value],
+    resolution: Option<&Resolution>,
+) -> Result<serde_json::Value> {
+    let stored = control.get(id).await?;
+    let req = w.map(|w| w.req.clone()).or(stored.map(|s| s.request));
+    let timeline: Vec<serde_json::Value> = control
+        .events(id)
+        .await?
+        .into_iter()
+        .map(|(at, event, _)| json!({"at": at, "event": event}))
+        .collect();
+    let mut stores: BTreeMap<String, BTreeMap<String, BTreeMap<&str, u64>>> = BTreeMap::new();
+    let mut retained: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    if let (Some(w), Some(res)) = (w, resolution) {
+        if let Some(r) = &w.resolved {
+            for &row in r.own.iter().chain(r.shared.iter()) {
+                let t = &res.rows[row].table;
+                *stores.entry(t.store.clone()).or_default().entry(t.table.clone()).or_default().entry("found").or_default() += 1;
+            }
+        }
+        if let Some(p) = &w.plan {
+            for (&row, a) in &p.decisions {
+                let t = &res.rows[row].table;
+                let n = w.affected.get(&row).copied().unwrap_or(0);
+                let e = stores.entry(t.store.clone()).or_default().entry(t.table.clone()).or_default();
+                match a {
+                    Action::Delete => *e.entry("deleted").or_default() += n,
+                    Action::Mask(_) => *e.entry("masked").or_default() += n,
+                    Action::Retain(x) => {
+                        *e.entry("retained").or_default() += 1;
+                        *retained.entry((t.to_string(), x.name.clone(), x.basis.clone())).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    let req_json = req.as_ref().map(|r| {
+        let regime = regime_for(&r.jurisdiction);
+        json!({
+            "id": r.id,
+            "kind": r.kind.key(),
+            "jurisdiction": r.jurisdiction,
+            "regime": regime,
+            "received_at": r.received_at,
+            "due_at": regime.map(|g| rules(g).due(r.received_at)),
+            "client": r.client,
+            "subject": admission::identity_hashes(hasher, r),
+        })
+    });
+    Ok(json!({
+        "request": req_json,
+        "verification": req.as_ref().and_then(|r| r.verification.as_ref()).map(|v| json!({"level": v.level, "method": v.method, "verified_at": v.verified_at})),
+        "status": status,
+        "reason": reason,
+        "timeline": timeline,
+        "stores": stores,
+        "retained": retained.into_iter().map(|((table, name, basis), count)| json!({"table": table, "count": count, "reason": name, "basis": basis})).collect::<Vec<_>>(),
+        "failed_stores": w.map(|w| w.failed_stores.clone()).unwrap_or_default(),
+        "clients_to_contact": w.map(|w| w.outcome.clients.clone()).unwrap_or_default(),
+        "artifacts": artifacts,
+        "disclosures_version": config.disclosures.version,
+    }))
+}

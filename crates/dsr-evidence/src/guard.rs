@@ -1,0 +1,168 @@
+//! The guard: refuses evidence that contains a value of the batch's subjects.
+//!
+//! Evidence may hold keyed hashes and counts only. The guard is built from the batch's
+//! forbidden values (identity values and sensitive values) and inspects every document before
+//! it is written. A document is refused when
+//!
+//! * any string scalar, object key or number (as written in JSON) equals a forbidden value, or
+//! * a forbidden value of 6 or more characters occurs inside any string scalar or object key,
+//!
+//! comparing case-insensitively. Values shorter than 3 characters are ignored: they would match
+//! ordinary words and counts. The guard never reveals which value matched.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde_json::Value;
+
+/// Shortest forbidden value the guard considers, in characters.
+const MIN_LEN: usize = 3;
+/// Shortest forbidden value also searched for inside strings, in characters.
+const MIN_SUBSTRING_LEN: usize = 6;
+
+/// The batch's forbidden values, lower-cased.
+#[derive(Clone, Default)]
+pub struct Guard {
+    exact: HashSet<String>,
+    substrings: Vec<String>,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Guard({} values)", self.exact.len())
+    }
+}
+
+impl Guard {
+    /// A guard over `values` (identity values and sensitive values of the batch). Values
+    /// shorter than 3 characters are ignored. An empty guard ([`Guard::default`]) permits all.
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut exact = HashSet::new();
+        for v in values {
+            let v = v.to_lowercase();
+            if v.chars().count() >= MIN_LEN {
+                exact.insert(v);
+            }
+        }
+        let mut substrings: Vec<String> = exact
+            .iter()
+            .filter(|v| v.chars().count() >= MIN_SUBSTRING_LEN)
+            .cloned()
+            .collect();
+        substrings.sort();
+        Guard { exact, substrings }
+    }
+
+    /// Number of values guarded.
+    pub fn len(&self) -> usize {
+        self.exact.len()
+    }
+
+    /// Whether the guard has no values (and so permits everything).
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty()
+    }
+
+    /// Whether `doc` is free of forbidden values (see the module documentation).
+    pub fn permits(&self, doc: &Value) -> bool {
+        if self.exact.is_empty() {
+            return true;
+        }
+        match doc {
+            Value::Null | Value::Bool(_) => true,
+            Value::Number(n) => !self.exact.contains(&n.to_string()),
+            Value::String(s) => self.permits_str(s),
+            Value::Array(items) => items.iter().all(|v| self.permits(v)),
+            Value::Object(map) => map
+                .iter()
+                .all(|(k, v)| self.permits_str(k) && self.permits(v)),
+        }
+    }
+
+    /// Whether the serialised JSON document `bytes` is free of forbidden values; a document
+    /// that does not parse is not permitted.
+    pub fn permits_json(&self, bytes: &[u8]) -> bool {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(doc) => self.permits(&doc),
+            Err(_) => false,
+        }
+    }
+
+    fn permits_str(&self, s: &str) -> bool {
+        if s.chars().count() < MIN_LEN {
+            return true;
+        }
+        let s = s.to_lowercase();
+        !self.exact.contains(&s) && !self.substrings.iter().any(|v| s.contains(v.as_str()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn guard() -> Guard {
+        Guard::new(
+            [
+                "Ana@Example.com",
+                "123-45-6789",
+                "4242",
+                "555012",
+                "ab",
+                "9990001234",
+            ]
+            .map(String::from),
+        )
+    }
+
+    #[test]
+    fn exact_matches_are_refused() {
+        let g = guard();
+        assert!(!g.permits(&json!({"x": "ana@example.com"})));
+        assert!(!g.permits(&json!({"x": ["ok", {"y": "4242"}]})));
+        assert!(!g.permits(&json!({"x": 4242})));
+        assert!(!g.permits(&json!({"x": 9990001234u64})));
+        assert!(!g.permits(&json!({"ANA@EXAMPLE.COM": 1})));
+        assert!(!g.permits(&json!("123-45-6789")));
+    }
+
+    #[test]
+    fn long_values_are_refused_inside_strings() {
+        let g = guard();
+        assert!(!g.permits(&json!({"note": "mail to ANA@example.COM please"})));
+        assert!(!g.permits(&json!({"note": "ssn 123-45-6789."})));
+        assert!(!g.permits(&json!({"note": "call 5550123"})));
+    }
+
+    #[test]
+    fn short_values_only_match_exactly() {
+        let g = guard();
+        // "4242" is shorter than 6 characters: only an exact match counts.
+        assert!(g.permits(&json!({"note": "card ending 42424"})));
+        assert!(g.permits(&json!({"n": 42420})));
+        // Values under 3 characters are ignored altogether.
+        assert!(g.permits(&json!({"x": "ab"})));
+        // Numbers are compared whole, not searched.
+        assert!(g.permits(&json!({"n": 5550120})));
+    }
+
+    #[test]
+    fn hashes_and_counts_pass() {
+        let g = guard();
+        let doc =
+            json!({"subject": "hmac:0123456789abcdef0123456789abcdef", "rows": 3, "ok": true});
+        assert!(g.permits(&doc));
+        assert!(g.permits_json(serde_json::to_string(&doc).unwrap().as_bytes()));
+        assert!(!g.permits_json(b"{not json"));
+        assert!(Guard::default().permits(&json!("ana@example.com")));
+    }
+
+    #[test]
+    fn debug_does_not_show_values() {
+        let s = format!("{:?}", guard());
+        assert!(!s.contains("example"));
+        assert_eq!(guard().len(), 5);
+    }
+}
