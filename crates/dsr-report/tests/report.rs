@@ -637,3 +637,12 @@ fn json_is_pretty_and_round_trips_and_invalid_ids_are_refused() {
         assert!(!dbg.contains(secret), "{secret} in Debug");
     }
 }
+
+#[test]
+fn template_never_marks_a_value_safe() {
+    let template = include_str!("../templates/report.html");
+    let squashed: String = template.chars().filter(|c| !c.is_whitespace()).collect();
+    for banned in ["|safe", "autoescape", "|urlize", "href=", "src="] {
+        assert!(!squashed.contains(banned), "template contains {banned}");
+    }
+}
