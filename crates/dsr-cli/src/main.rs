@@ -1,1 +1,234 @@
-fn main() {}
+//! `dsr`: the one binary — submit, run, check, audit, demo.
+//!
+//! Exit codes: 0 ok; 1 a command failed (one-line error on stderr); 2 bad usage (clap).
+
+mod demo;
+mod output;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use dsr_core::request::RequestKind;
+use dsr_engine::control::{ControlDb, Submitted};
+use dsr_engine::run::{RunOptions, run};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Fulfils data-subject requests (CCPA/CPRA, GDPR) across the company's data stores.
+#[derive(Parser)]
+#[command(name = "dsr", version, about, long_about = None)]
+struct Cli {
+    /// Configuration directory (dsr.toml, stores/, disclosures.toml, exemptions.toml).
+    #[arg(long, global = true, env = "DSR_CONFIG", default_value = "config")]
+    config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    /// More logs (-v: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate and store requests from JSON files (one object or an array per file).
+    Submit {
+        /// Request files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run a job over the admitted requests (batched).
+    Run {
+        /// Job name: jobs/<name>.toml.
+        #[arg(long, default_value = "nightly")]
+        job: String,
+        /// Directory of job files.
+        #[arg(long, default_value = "jobs")]
+        jobs_dir: PathBuf,
+        /// Show the plan; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only these request ids.
+        #[arg(long = "request")]
+        requests: Vec<String>,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the configuration, and every mapped table and column against the live schemas.
+    Check {
+        /// Validate the files only; do not connect to stores.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Show requests and their status.
+    Status {
+        /// One request id (all when absent).
+        id: Option<String>,
+    },
+    /// Evidence for auditors.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Build a fresh SQLite estate, submit the sample requests, run the nightly job.
+    Demo {
+        /// Output directory (wiped and rebuilt).
+        #[arg(long, default_value = "var/demo")]
+        out: PathBuf,
+        /// Filler subjects besides the special ones.
+        #[arg(long, default_value_t = dsr_fixtures::DEFAULT_FILLER)]
+        subjects: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every hash and the chain of an evidence directory.
+    Verify {
+        /// Evidence directory.
+        path: PathBuf,
+    },
+}
+
+fn init_logs(format: LogFormat, verbose: u8) {
+    let default = if verbose > 0 { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DSR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sqlx=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format, cli.verbose);
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Submit { files } => submit(&cli.config, &files).await,
+        Command::Run { job, jobs_dir, dry_run, requests, json } => {
+            let config = dsr_engine::load::load_config(&cli.config)?;
+            let job_def = dsr_engine::load::load_job(&jobs_dir, &job)?;
+            let kinds = job_def.kinds.iter().filter_map(|k| RequestKind::parse(k)).collect();
+            let control = ControlDb::open(&config.settings.control_db).await?;
+            let opts = RunOptions { job, kinds, dry_run, only: (!requests.is_empty()).then_some(requests) };
+            let progress = output::progress_bar();
+            let summary = run(&config, &control, &opts, progress.as_ref()).await?;
+            control.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                output::print_summary(&summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { offline } => check(&cli.config, offline).await,
+        Command::Status { id } => status(&cli.config, id).await,
+        Command::Audit { command: AuditCommand::Verify { path } } => {
+            match dsr_evidence::verify_dir(&path).await {
+                Ok(s) => {
+                    for (req, n) in &s.requests {
+                        println!("ok  {req}  ({n} manifest{})", if *n == 1 { "" } else { "s" });
+                    }
+                    println!("verified {} run(s), {} entries, {} manifests", s.runs, s.entries, s.manifests);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => bail!("evidence verification failed: {e}"),
+            }
+        }
+        Command::Demo { out, subjects } => demo::demo(&cli.config, &out, subjects).await,
+    }
+}
+
+async fn submit(config_dir: &std::path::Path, files: &[PathBuf]) -> Result<ExitCode> {
+    let config = dsr_engine::load::load_config(config_dir)?;
+    // Validate every request of every file before storing any.
+    let mut bodies = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: malformed request JSON at line {} column {}", f.display(), e.line(), e.column()))?;
+        let items = match value {
+            serde_json::Value::Array(a) => a,
+            v => vec![v],
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            dsr_core::request::Request::from_value(item.clone(), &config.settings.identity_types)
+                .map_err(|e| anyhow::anyhow!("{} (request {}): {e}", f.display(), i + 1))?;
+            bodies.push(item.to_string());
+        }
+    }
+    let control = ControlDb::open(&config.settings.control_db).await?;
+    for b in bodies {
+        let (req, outcome) = dsr_engine::admission::submit(&config, &control, &b).await?;
+        match outcome {
+            Submitted::New => println!("submitted {} ({})", req.id, req.kind.key()),
+            Submitted::AlreadyStored => println!("already submitted {}", req.id),
+        }
+    }
+    control.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(config_dir: &std::path::Path, offline: bool) -> Result<ExitCode> {
+    let config = dsr_engine::load::load_config(config_dir)?;
+    let tables: usize = config.data_map.stores.iter().map(|s| s.tables.len()).sum();
+    println!("config ok: {} stores, {tables} tables, disclosures {}", config.data_map.stores.len(), config.disclosures.version);
+    if offline {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut map = config.data_map.clone();
+    let connectors = dsr_engine::load::connect(&map).await?;
+    let problems = dsr_engine::load::check_live(&mut map, &connectors).await?;
+    if !problems.is_empty() {
+        bail!("live schema check failed:\n  - {}", problems.join("\n  - "));
+    }
+    for s in &map.stores {
+        println!("store {}: {} tables match the live schema", s.name, s.tables.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(config_dir: &std::path::Path, id: Option<String>) -> Result<ExitCode> {
+    use dsr_engine::control::Status as S;
+    let config = dsr_engine::load::load_config(config_dir)?;
+    let control = ControlDb::open(&config.settings.control_db).await?;
+    let all = control
+        .by_status(&[S::Received, S::Admitted, S::InProgress, S::Fulfilled, S::PartiallyFulfilled, S::Denied, S::HeldForReview])
+        .await?;
+    for s in all.iter().filter(|s| id.as_ref().is_none_or(|i| *i == s.request.id)) {
+        println!(
+            "{:<16} {:<18} {:<20} {}",
+            s.request.id,
+            s.request.kind.key(),
+            s.status,
+            s.denial_reason.clone().unwrap_or_default()
+        );
+        if id.is_some() {
+            for (at, event, _) in control.events(&s.request.id).await? {
+                println!("    {at}  {event}");
+            }
+        }
+    }
+    control.close().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -137,7 +137,10 @@ impl Tables {
                     "created_at",
                 ],
             ),
-            page_views: Table::new("page_views", &["id", "customer_id", "url", "ip", "viewed_at"]),
+            page_views: Table::new(
+                "page_views",
+                &["id", "customer_id", "url", "ip", "viewed_at"],
+            ),
             marketing_contacts: Table::new(
                 "marketing_contacts",
                 &[
@@ -213,13 +216,8 @@ impl Tables {
                 s.address_id,
                 c.ago(s.created_days, 0),
             ]);
-            self.payment_cards.push(row![
-                s.id,
-                s.id,
-                s.card,
-                brand(s.card),
-                0_i64
-            ]);
+            self.payment_cards
+                .push(row![s.id, s.id, s.card, brand(s.card), 0_i64]);
             let (username, hash, question, answer, ip) = s.login;
             let fraud = i64::from(s.id == BEN_ID);
             self.logins.push(row![
@@ -291,54 +289,7 @@ impl Tables {
                 .push(row![id, customer_id, url, ip, c.ago(days, 30)]);
         }
 
-        let marketing: [(i64, &str, Option<&str>, &str, &str, Option<&str>, i64); 5] = [
-            (
-                ANA_MARKETING_ID,
-                ANA_EMAIL,
-                Some(ANA_PHONE),
-                ANA_NAME,
-                "tea,hiking",
-                None,
-                200,
-            ),
-            (
-                ANA_ACME_MARKETING_ID,
-                ANA_EMAIL,
-                None,
-                ANA_NAME,
-                "kitchenware",
-                Some(CLIENT_ACME),
-                150,
-            ),
-            (
-                BEN_ACME_MARKETING_ID,
-                BEN_EMAIL,
-                Some(BEN_PHONE),
-                BEN_NAME,
-                "cycling,camping",
-                Some(CLIENT_ACME),
-                180,
-            ),
-            (
-                EVE_MARKETING_ID,
-                EVE_EMAIL,
-                Some(EVE_PHONE),
-                EVE_NAME,
-                "books",
-                None,
-                100,
-            ),
-            (
-                NEAR_DOMAIN_MARKETING_ID,
-                NEAR_DOMAIN_EMAIL,
-                Some(NEAR_DOMAIN_PHONE),
-                NEAR_DOMAIN_NAME,
-                "gardening",
-                None,
-                170,
-            ),
-        ];
-        for (id, email, phone, name, interests, client, days) in marketing {
+        for &(id, email, phone, name, interests, client, days) in SPECIAL_MARKETING {
             self.marketing_contacts.push(row![
                 id,
                 email,
@@ -355,7 +306,8 @@ impl Tables {
         let mut next = Next::default();
         for k in 0..n {
             let id = FILLER_FIRST_ID + k as i64;
-            let mut rng = StdRng::seed_from_u64(SEED ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng =
+                StdRng::seed_from_u64(SEED ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             self.filler_subject(c, id, &mut rng, &mut next);
         }
     }
@@ -375,7 +327,11 @@ impl Tables {
         );
         let city = pick(rng, CITIES);
         let postal = format!("9{:04}", rng.gen_range(0..10_000));
-        let state = if rng.gen_bool(0.9) { "CA" } else { pick(rng, STATES) };
+        let state = if rng.gen_bool(0.9) {
+            "CA"
+        } else {
+            pick(rng, STATES)
+        };
         self.addresses
             .push(row![id, line1.as_str(), city, postal.as_str(), state]);
 
@@ -471,11 +427,19 @@ impl Tables {
             ),
             1 => (
                 "City where you were born?",
-                format!("{}{}", pick(rng, CITIES).replace(' ', ""), rng.gen_range(1..100)),
+                format!(
+                    "{}{}",
+                    pick(rng, CITIES).replace(' ', ""),
+                    rng.gen_range(1..100)
+                ),
             ),
             _ => (
                 "Favourite teacher's name?",
-                format!("Teacher{}{}", pick(rng, LAST_NAMES).replace('\'', ""), rng.gen_range(1..100)),
+                format!(
+                    "Teacher{}{}",
+                    pick(rng, LAST_NAMES).replace('\'', ""),
+                    rng.gen_range(1..100)
+                ),
             ),
         };
         self.logins.push(row![
@@ -648,7 +612,13 @@ struct Special {
     created_days: i64,
     card: &'static str,
     /// username, password hash, security question, answer, last login IP.
-    login: (&'static str, &'static str, &'static str, &'static str, &'static str),
+    login: (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ),
     /// subject, body, status, days ago.
     ticket: (&'static str, &'static str, &'static str, i64),
 }
@@ -842,12 +812,7 @@ const SPECIALS: &[Special] = &[
             GUS_SECURITY_ANSWER,
             "203.0.113.18",
         ),
-        ticket: (
-            "Damaged item",
-            "The mug arrived broken.",
-            "closed",
-            130,
-        ),
+        ticket: ("Damaged item", "The mug arrived broken.", "closed", 130),
     },
     Special {
         id: HAL_ID,
@@ -1173,19 +1138,79 @@ const SPECIAL_PAGE_VIEWS: &[(i64, &str, &str, i64)] = &[
     (NEAR_ACCENT_ID, "/account", "203.0.113.24", 200),
 ];
 
+/// A special marketing contact: id, email, phone, name, interests, client, days ago.
+type Contact = (
+    i64,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    i64,
+);
+
+/// Special marketing contacts.
+const SPECIAL_MARKETING: &[Contact] = &[
+    (
+        ANA_MARKETING_ID,
+        ANA_EMAIL,
+        Some(ANA_PHONE),
+        ANA_NAME,
+        "tea,hiking",
+        None,
+        200,
+    ),
+    (
+        ANA_ACME_MARKETING_ID,
+        ANA_EMAIL,
+        None,
+        ANA_NAME,
+        "kitchenware",
+        Some(CLIENT_ACME),
+        150,
+    ),
+    (
+        BEN_ACME_MARKETING_ID,
+        BEN_EMAIL,
+        Some(BEN_PHONE),
+        BEN_NAME,
+        "cycling,camping",
+        Some(CLIENT_ACME),
+        180,
+    ),
+    (
+        EVE_MARKETING_ID,
+        EVE_EMAIL,
+        Some(EVE_PHONE),
+        EVE_NAME,
+        "books",
+        None,
+        100,
+    ),
+    (
+        NEAR_DOMAIN_MARKETING_ID,
+        NEAR_DOMAIN_EMAIL,
+        Some(NEAR_DOMAIN_PHONE),
+        NEAR_DOMAIN_NAME,
+        "gardening",
+        None,
+        170,
+    ),
+];
+
 // ---------------------------------------------------------------------------------------
 // Filler word lists: no entry repeats a special subject's name, street or answer.
 // ---------------------------------------------------------------------------------------
 
 const FIRST_NAMES: &[&str] = &[
     "Olivia", "Liam", "Noah", "Emma", "Mia", "Lucas", "Sofia", "Mateo", "Zoe", "Omar", "Priya",
-    "Ravi", "Yuki", "Lena", "Nora", "Theo", "Ada", "Iris", "Owen", "Ruth", "Sam", "Tariq",
-    "Wendy", "Xavier",
+    "Ravi", "Yuki", "Lena", "Nora", "Theo", "Ada", "Iris", "Owen", "Ruth", "Sam", "Tariq", "Wendy",
+    "Xavier",
 ];
 const LAST_NAMES: &[&str] = &[
     "Nguyen", "Patel", "Smith", "Garcia", "Kowalski", "O'Neil", "Muller", "Rossi", "Tanaka",
-    "Okafor", "Silva", "Novak", "Berg", "Dubois", "Haddad", "Kim-Lee", "Larsen", "Moreau",
-    "Quinn", "Reyes",
+    "Okafor", "Silva", "Novak", "Berg", "Dubois", "Haddad", "Kim-Lee", "Larsen", "Moreau", "Quinn",
+    "Reyes",
 ];
 const STREETS: &[&str] = &[
     "Maple", "Oak", "Pine", "Birch", "Willow", "Spruce", "Magnolia", "Sycamore", "Laurel",
@@ -1193,11 +1218,21 @@ const STREETS: &[&str] = &[
 ];
 const STREET_SUFFIXES: &[&str] = &["St", "Ave", "Rd", "Blvd", "Way", "Ct"];
 const CITIES: &[&str] = &[
-    "Modesto", "Stockton", "Bakersfield", "Riverside", "Santa Rosa", "Salinas", "Visalia",
-    "Chico", "Eureka", "Redding",
+    "Modesto",
+    "Stockton",
+    "Bakersfield",
+    "Riverside",
+    "Santa Rosa",
+    "Salinas",
+    "Visalia",
+    "Chico",
+    "Eureka",
+    "Redding",
 ];
 const STATES: &[&str] = &["OR", "WA", "NV", "AZ"];
-const PETS: &[&str] = &["Rex", "Luna", "Milo", "Bella", "Charlie", "Daisy", "Oscar", "Coco"];
+const PETS: &[&str] = &[
+    "Rex", "Luna", "Milo", "Bella", "Charlie", "Daisy", "Oscar", "Coco",
+];
 const SKUS: &[&str] = &[
     "SKU-KETTLE-01",
     "SKU-MUG-02",
@@ -1222,12 +1257,28 @@ const URLS: &[&str] = &[
     "/blog/brewing-guide",
 ];
 const INTERESTS: &[&str] = &[
-    "tea", "cooking", "travel", "gardening", "books", "fitness", "music", "design",
+    "tea",
+    "cooking",
+    "travel",
+    "gardening",
+    "books",
+    "fitness",
+    "music",
+    "design",
 ];
 const TICKETS: &[(&str, &str)] = &[
-    ("Where's my parcel?", "It's been a week and the tracking hasn't moved."),
-    ("Return request", "I'd like to return an item that doesn't fit."),
-    ("Invoice copy", "Could you send me a copy of my last invoice?"),
+    (
+        "Where's my parcel?",
+        "It's been a week and the tracking hasn't moved.",
+    ),
+    (
+        "Return request",
+        "I'd like to return an item that doesn't fit.",
+    ),
+    (
+        "Invoice copy",
+        "Could you send me a copy of my last invoice?",
+    ),
     ("Change email", "Please update the email on my account."),
     ("Product question", "Is the kettle dishwasher safe?"),
     ("Coupon", "My coupon code wasn't applied."),

@@ -1,10 +1,10 @@
 //! `dsr-fixtures`: the deterministic demo estate and the sample requests.
 //!
-//! * [`estate`] returns the SQL scripts of the two demo SQLite databases (`crm` and
+//! * [`estate()`] returns the SQL scripts of the two demo SQLite databases (`crm` and
 //!   `support`, as mapped by `config/stores/*.toml`): schema, then every row in one
 //!   transaction. Special subjects (ids below 100, described in [`subjects`]) exercise each
 //!   rule of the pipeline; seeded filler customers (ids from 1000) give it volume.
-//! * [`requests`] returns the sample requests of `fixtures/requests/`, dated relative to `now`.
+//! * [`requests()`] returns the sample requests of `fixtures/requests/`, dated relative to `now`.
 //!
 //! No IO happens here: the CLI executes the SQL and writes the files. Everything is a pure
 //! function of its arguments, so a test can rebuild exactly what the demo loaded.

@@ -3,11 +3,14 @@
 /// Whether `number` (digits, optionally grouped by spaces or hyphens) passes the Luhn check.
 /// Fewer than 12 digits, or any other character, is never valid.
 pub fn is_valid(number: &str) -> bool {
-    if !number.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-') {
+    if !number
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+    {
         return false;
     }
     let digits: Vec<u32> = number.chars().filter_map(|c| c.to_digit(10)).collect();
-    digits.len() >= 12 && luhn_sum(&digits, false) % 10 == 0
+    digits.len() >= 12 && luhn_sum(&digits, false).is_multiple_of(10)
 }
 
 /// The check digit that makes `payload` (ASCII digits, no separators) Luhn-valid.

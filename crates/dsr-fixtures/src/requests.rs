@@ -1,7 +1,7 @@
 //! The sample requests: one per scenario the demo walks through.
 //!
 //! `fixtures/requests/*.json` are these requests for [`crate::sample_now`]; a test keeps the
-//! checked-in files equal to [`requests`]`(sample_now())` (run it with `DSR_FIXTURES_BLESS=1`
+//! checked-in files equal to [`requests`](fn@requests)`(sample_now())` (run it with `DSR_FIXTURES_BLESS=1`
 //! to rewrite them after a change here).
 
 use crate::subjects::*;

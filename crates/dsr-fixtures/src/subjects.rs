@@ -1,8 +1,11 @@
 //! The special subjects of the demo estate and every value a test may want to assert on.
 //!
 //! Special customers have ids below 100; the rows they own in other tables have ids below
-//! [`FILLER_FIRST_ID`]. Unless a constant says otherwise, a special customer's card, login,
-//! support ticket and (own) address all carry the customer's id as their own id.
+//! [`FILLER_FIRST_ID`]. Each special customer has exactly one card, one login and one support
+//! ticket, each with the customer's id as its own id, and at least one order and page view.
+//! Each points at the address with its own id, except Cara and Dan, who share
+//! [`SHARED_ADDRESS_ID`] (there is no address 4). Only Ana and Lou have identity documents
+//! (ids [`ANA_ID`] and [`LOU_ID`]).
 //!
 //! Every value here is distinctive: no filler row repeats an email, phone (compared by its
 //! digits), name, card number, SSN, licence number, password hash or security answer of a

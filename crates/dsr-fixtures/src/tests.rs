@@ -26,7 +26,7 @@ fn texts<'a>(t: &'a Table, col: &str) -> Vec<(i64, &'a str)> {
         .collect()
 }
 
-fn row_by_id<'a>(t: &'a Table, id: i64) -> &'a [V] {
+fn row_by_id(t: &Table, id: i64) -> &[V] {
     let c = t.col("id").expect("id column");
     t.rows
         .iter()
@@ -88,7 +88,10 @@ fn scripts_are_wrapped_and_sized() {
     assert!(e.crm_sql.contains("CREATE TABLE marketing_contacts"));
     assert!(e.support_sql.contains("CREATE TABLE tickets"));
     let t = Tables::build(now(), 10);
-    let ids: Vec<i64> = texts(&t.customers, "email").iter().map(|(id, _)| *id).collect();
+    let ids: Vec<i64> = texts(&t.customers, "email")
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     let mut want = SPECIAL_IDS.to_vec();
     want.extend(FILLER_FIRST_ID..FILLER_FIRST_ID + 10);
     assert_eq!(ids, want);
@@ -108,7 +111,10 @@ fn rows_match_columns_and_ids_are_unique() {
 
 #[test]
 fn special_values_are_unique() {
-    let norm: BTreeSet<String> = SPECIAL_EMAILS.iter().map(|e| e.trim().to_lowercase()).collect();
+    let norm: BTreeSet<String> = SPECIAL_EMAILS
+        .iter()
+        .map(|e| e.trim().to_lowercase())
+        .collect();
     assert_eq!(norm.len(), SPECIAL_EMAILS.len(), "special emails");
     assert!(!norm.contains(NOBODY_EMAIL));
     assert_ne!(ANA_EMAIL, NEAR_DOMAIN_EMAIL.to_lowercase());
@@ -117,24 +123,43 @@ fn special_values_are_unique() {
     assert_eq!(ids.len(), SPECIAL_IDS.len());
     assert!(SPECIAL_IDS.iter().all(|&id| id < 100));
     let phones: BTreeSet<String> = SPECIAL_PHONES.iter().map(|p| digits(p)).collect();
-    assert_eq!(phones.len(), SPECIAL_PHONES.len() - 1, "only Jon and Kim share a phone");
+    assert_eq!(
+        phones.len(),
+        SPECIAL_PHONES.len() - 1,
+        "only Jon and Kim share a phone"
+    );
     let sensitive: BTreeSet<&str> = SENSITIVE_VALUES.iter().copied().collect();
     assert_eq!(sensitive.len(), SENSITIVE_VALUES.len(), "sensitive values");
 }
 
-/// Every text value of a special customer, for the collision check.
+/// Distinctive values of the special customers, lower-cased, for the collision check.
 fn special_needles() -> Vec<String> {
-    let mut v: Vec<String> = SENSITIVE_VALUES.iter().map(|s| s.to_string()).collect();
-    v.extend(SPECIAL_EMAILS.iter().map(|e| e.to_lowercase()));
-    v.extend(SENSITIVE_VALUES.iter().map(|s| digits(s)).filter(|d| d.len() >= 8));
-    v.extend(
-        [
-            ANA_NAME, BEN_NAME, CARA_NAME, DAN_NAME, EVE_NAME, FINN_NAME, LOU_NAME, GUS_NAME,
-            HAL_NAME, IVY_NAME, JON_NAME, KIM_NAME, NEAR_DOMAIN_NAME, NEAR_ACCENT_NAME,
-        ]
-        .map(str::to_string),
-    );
-    v.push(NOBODY_EMAIL.to_string());
+    let names = [
+        ANA_NAME,
+        BEN_NAME,
+        CARA_NAME,
+        DAN_NAME,
+        EVE_NAME,
+        FINN_NAME,
+        LOU_NAME,
+        GUS_NAME,
+        HAL_NAME,
+        IVY_NAME,
+        JON_NAME,
+        KIM_NAME,
+        NEAR_DOMAIN_NAME,
+        NEAR_ACCENT_NAME,
+    ];
+    let mut v: Vec<String> = SENSITIVE_VALUES
+        .iter()
+        .chain(SPECIAL_EMAILS.iter())
+        .chain(names.iter())
+        .chain([NOBODY_EMAIL, ANA_TICKET_BODY].iter())
+        .map(|s| s.to_lowercase())
+        .collect();
+    // Card numbers and SSNs also as bare digits, as they may be typed into free text.
+    v.extend(SPECIAL_CARD_NUMBERS.iter().map(|c| digits(c)));
+    v.extend([ANA_SSN, LOU_SSN].map(digits));
     v
 }
 
@@ -161,7 +186,10 @@ fn filler_never_collides_with_special_values() {
     for (id, phone) in texts(&t.customers, "phone") {
         if id >= FILLER_FIRST_ID {
             assert!(!special_phones.contains(&digits(phone)), "customer {id}");
-            assert!(filler_phones.insert(digits(phone)), "filler phone of {id} is unique");
+            assert!(
+                filler_phones.insert(digits(phone)),
+                "filler phone of {id} is unique"
+            );
         }
     }
     let emails = texts(&t.customers, "email");
@@ -176,7 +204,10 @@ fn special_subjects_have_their_scenarios() {
     // Ben: open order 10 days old (inside 90 days), closed one 200 days old, fraud-flagged login.
     let open = row_by_id(&t.orders, BEN_OPEN_ORDER_ID);
     assert_eq!(get(&t.orders, open, "status").as_text(), Some("open"));
-    assert_eq!(n - parse_ts(get(&t.orders, open, "created_at")), TimeDelta::days(10));
+    assert_eq!(
+        n - parse_ts(get(&t.orders, open, "created_at")),
+        TimeDelta::days(10)
+    );
     let closed = row_by_id(&t.orders, BEN_CLOSED_ORDER_ID);
     assert_eq!(get(&t.orders, closed, "status").as_text(), Some("closed"));
     assert!(n - parse_ts(get(&t.orders, closed, "created_at")) > TimeDelta::days(90));
@@ -185,28 +216,46 @@ fn special_subjects_have_their_scenarios() {
     let card = row_by_id(&t.payment_cards, BEN_ID);
     assert_eq!(get(&t.payment_cards, card, "fraud_flag"), &V::Int(0));
     let acme = row_by_id(&t.marketing_contacts, BEN_ACME_MARKETING_ID);
-    assert_eq!(get(&t.marketing_contacts, acme, "client_id").as_text(), Some(CLIENT_ACME));
+    assert_eq!(
+        get(&t.marketing_contacts, acme, "client_id").as_text(),
+        Some(CLIENT_ACME)
+    );
     // Ana's orders are all older than 90 days; one is outside a 12-month lookback.
     for id in ANA_ORDER_IDS {
         let o = row_by_id(&t.orders, id);
         assert!(n - parse_ts(get(&t.orders, o, "created_at")) > TimeDelta::days(90));
     }
     let ana_ticket = row_by_id(&t.tickets, ANA_ID);
-    assert_eq!(get(&t.tickets, ana_ticket, "body").as_text(), Some(ANA_TICKET_BODY));
-    assert_eq!(get(&t.tickets, ana_ticket, "email").as_text(), Some(ANA_EMAIL));
+    assert_eq!(
+        get(&t.tickets, ana_ticket, "body").as_text(),
+        Some(ANA_TICKET_BODY)
+    );
+    assert_eq!(
+        get(&t.tickets, ana_ticket, "email").as_text(),
+        Some(ANA_EMAIL)
+    );
     // Cara and Dan share an address; Cara used Dan's card.
     for id in [CARA_ID, DAN_ID] {
         let c = row_by_id(&t.customers, id);
-        assert_eq!(get(&t.customers, c, "address_id"), &V::Int(SHARED_ADDRESS_ID));
+        assert_eq!(
+            get(&t.customers, c, "address_id"),
+            &V::Int(SHARED_ADDRESS_ID)
+        );
     }
     let o = row_by_id(&t.orders, CARA_ORDER_WITH_DANS_CARD_ID);
     assert_eq!(get(&t.orders, o, "customer_id"), &V::Int(CARA_ID));
     assert_eq!(get(&t.orders, o, "card_id"), &V::Int(DAN_CARD_ID));
     let dans = row_by_id(&t.payment_cards, DAN_CARD_ID);
     assert_eq!(get(&t.payment_cards, dans, "customer_id"), &V::Int(DAN_ID));
-    assert_eq!(get(&t.payment_cards, dans, "card_number").as_text(), Some(DAN_CARD_NUMBER));
+    assert_eq!(
+        get(&t.payment_cards, dans, "card_number").as_text(),
+        Some(DAN_CARD_NUMBER)
+    );
     let caras = row_by_id(&t.payment_cards, CARA_CARD_ID);
-    assert_eq!(get(&t.payment_cards, caras, "card_number").as_text(), Some(CARA_CARD_NUMBER));
+    assert_eq!(
+        get(&t.payment_cards, caras, "card_number").as_text(),
+        Some(CARA_CARD_NUMBER)
+    );
     // Nobody is nowhere.
     let e = estate(n, 0);
     assert!(!e.crm_sql.contains(NOBODY_EMAIL) && !e.support_sql.contains(NOBODY_EMAIL));
@@ -233,7 +282,11 @@ fn request_files_are_in_sync() {
     for entry in std::fs::read_dir(&dir).expect("fixtures/requests exists") {
         let path = entry.expect("dir entry").path();
         if path.extension().is_some_and(|e| e == "json") {
-            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             let text = std::fs::read_to_string(&path).expect("read");
             on_disk.insert(name, text);
         }
@@ -248,7 +301,10 @@ fn request_files_are_in_sync() {
         "file set; run with DSR_FIXTURES_BLESS=1 to regenerate"
     );
     for (name, text) in &want {
-        assert_eq!(&on_disk[name], text, "{name}; run with DSR_FIXTURES_BLESS=1 to regenerate");
+        assert_eq!(
+            &on_disk[name], text,
+            "{name}; run with DSR_FIXTURES_BLESS=1 to regenerate"
+        );
     }
 }
 
@@ -312,7 +368,10 @@ async fn scripts_run_in_sqlite() {
             .expect("in-memory sqlite")
     };
     let crm = connect().await;
-    sqlx::raw_sql(&e.crm_sql).execute(&crm).await.expect("crm script");
+    sqlx::raw_sql(&e.crm_sql)
+        .execute(&crm)
+        .await
+        .expect("crm script");
     let support = connect().await;
     sqlx::raw_sql(&e.support_sql)
         .execute(&support)
@@ -357,12 +416,40 @@ async fn scripts_run_in_sqlite() {
         .await,
         1
     );
-    assert!(count(&crm, "SELECT count(*) FROM marketing_contacts WHERE client_id = 'globex'").await > 0);
-    assert!(count(&crm, "SELECT count(*) FROM order_items").await > count(&crm, "SELECT count(*) FROM orders").await);
-    assert!(count(&crm, "SELECT count(*) FROM customers WHERE full_name LIKE '%''%'").await > 0);
+    assert!(
+        count(
+            &crm,
+            "SELECT count(*) FROM marketing_contacts WHERE client_id = 'globex'"
+        )
+        .await
+            > 0
+    );
+    assert!(
+        count(&crm, "SELECT count(*) FROM order_items").await
+            > count(&crm, "SELECT count(*) FROM orders").await
+    );
+    assert!(
+        count(
+            &crm,
+            "SELECT count(*) FROM customers WHERE full_name LIKE '%''%'"
+        )
+        .await
+            > 0
+    );
     assert_eq!(
-        count(&support, "SELECT count(*) FROM tickets WHERE customer_id = 1 AND body LIKE '%521-44-7788%'").await,
+        count(
+            &support,
+            "SELECT count(*) FROM tickets WHERE customer_id = 1 AND body LIKE '%521-44-7788%'"
+        )
+        .await,
         1
     );
-    assert!(count(&support, "SELECT count(*) FROM tickets WHERE customer_id IS NULL").await > 0);
+    assert!(
+        count(
+            &support,
+            "SELECT count(*) FROM tickets WHERE customer_id IS NULL"
+        )
+        .await
+            > 0
+    );
 }

@@ -1,0 +1,36 @@
+# dsr — the two commands on a fresh machine are `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help demo test build fmt fmt-check lint unit clean
+
+help: ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## Build every crate
+	$(CARGO) build --workspace
+
+demo: ## Fresh SQLite estate, the sample requests, one nightly run (output under var/demo)
+	$(CARGO) run --quiet -p dsr-cli --bin dsr -- demo --out var/demo
+
+test: fmt-check lint unit ## Formatting, clippy -D warnings, every test
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+clean: ## Remove build output and demo files
+	$(CARGO) clean
+	rm -rf var
