@@ -24,9 +24,18 @@ pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<Exit
     let vars: Vec<(&str, String)> = vec![
         ("DSR_CRM_URL", crm),
         ("DSR_SUPPORT_URL", support),
-        ("DSR_CONTROL_DB", format!("sqlite://{}", out.join("control.db").display())),
-        ("DSR_EVIDENCE_URL", out.join("evidence").display().to_string()),
-        ("DSR_DELIVERY_URL", out.join("reports").display().to_string()),
+        (
+            "DSR_CONTROL_DB",
+            format!("sqlite://{}", out.join("control.db").display()),
+        ),
+        (
+            "DSR_EVIDENCE_URL",
+            out.join("evidence").display().to_string(),
+        ),
+        (
+            "DSR_DELIVERY_URL",
+            out.join("reports").display().to_string(),
+        ),
     ];
     let env = move |k: &str| {
         vars.iter()
@@ -37,7 +46,11 @@ pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<Exit
     let config = dsr_engine::load::load_config_with(config_dir, &env)?;
     let control = ControlDb::open(&config.settings.control_db).await?;
     let requests = dsr_fixtures::requests(now);
-    println!("estate: {} (crm.db, support.db; {} filler subjects)", out.display(), subjects);
+    println!(
+        "estate: {} (crm.db, support.db; {} filler subjects)",
+        out.display(),
+        subjects
+    );
     for (name, body) in &requests {
         let (req, _) = dsr_engine::admission::submit(&config, &control, &body.to_string())
             .await
@@ -46,7 +59,12 @@ pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<Exit
     }
     let opts = RunOptions {
         job: "nightly".into(),
-        kinds: vec![RequestKind::Access, RequestKind::AccessCategories, RequestKind::Deletion, RequestKind::OptOut],
+        kinds: vec![
+            RequestKind::Access,
+            RequestKind::AccessCategories,
+            RequestKind::Deletion,
+            RequestKind::OptOut,
+        ],
         dry_run: false,
         only: None,
     };
@@ -55,6 +73,10 @@ pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<Exit
     control.close().await;
     crate::output::print_summary(&summary);
     println!("reports:  {}", out.join("reports").display());
-    println!("evidence: {}  (check it: dsr audit verify {})", out.join("evidence").display(), out.join("evidence").display());
+    println!(
+        "evidence: {}  (check it: dsr audit verify {})",
+        out.join("evidence").display(),
+        out.join("evidence").display()
+    );
     Ok(ExitCode::SUCCESS)
 }

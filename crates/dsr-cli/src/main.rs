@@ -102,7 +102,9 @@ fn init_logs(format: LogFormat, verbose: u8) {
     let default = if verbose > 0 { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DSR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sqlx=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
@@ -125,12 +127,27 @@ async fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Submit { files } => submit(&cli.config, &files).await,
-        Command::Run { job, jobs_dir, dry_run, requests, json } => {
+        Command::Run {
+            job,
+            jobs_dir,
+            dry_run,
+            requests,
+            json,
+        } => {
             let config = dsr_engine::load::load_config(&cli.config)?;
             let job_def = dsr_engine::load::load_job(&jobs_dir, &job)?;
-            let kinds = job_def.kinds.iter().filter_map(|k| RequestKind::parse(k)).collect();
+            let kinds = job_def
+                .kinds
+                .iter()
+                .filter_map(|k| RequestKind::parse(k))
+                .collect();
             let control = ControlDb::open(&config.settings.control_db).await?;
-            let opts = RunOptions { job, kinds, dry_run, only: (!requests.is_empty()).then_some(requests) };
+            let opts = RunOptions {
+                job,
+                kinds,
+                dry_run,
+                only: (!requests.is_empty()).then_some(requests),
+            };
             let progress = output::progress_bar();
             let summary = run(&config, &control, &opts, progress.as_ref()).await?;
             control.close().await;
@@ -143,18 +160,24 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Check { offline } => check(&cli.config, offline).await,
         Command::Status { id } => status(&cli.config, id).await,
-        Command::Audit { command: AuditCommand::Verify { path } } => {
-            match dsr_evidence::verify_dir(&path).await {
-                Ok(s) => {
-                    for (req, n) in &s.requests {
-                        println!("ok  {req}  ({n} manifest{})", if *n == 1 { "" } else { "s" });
-                    }
-                    println!("verified {} run(s), {} entries, {} manifests", s.runs, s.entries, s.manifests);
-                    Ok(ExitCode::SUCCESS)
+        Command::Audit {
+            command: AuditCommand::Verify { path },
+        } => match dsr_evidence::verify_dir(&path).await {
+            Ok(s) => {
+                for (req, n) in &s.requests {
+                    println!(
+                        "ok  {req}  ({n} manifest{})",
+                        if *n == 1 { "" } else { "s" }
+                    );
                 }
-                Err(e) => bail!("evidence verification failed: {e}"),
+                println!(
+                    "verified {} run(s), {} entries, {} manifests",
+                    s.runs, s.entries, s.manifests
+                );
+                Ok(ExitCode::SUCCESS)
             }
-        }
+            Err(e) => bail!("evidence verification failed: {e}"),
+        },
         Command::Demo { out, subjects } => demo::demo(&cli.config, &out, subjects).await,
     }
 }
@@ -164,9 +187,16 @@ async fn submit(config_dir: &std::path::Path, files: &[PathBuf]) -> Result<ExitC
     // Validate every request of every file before storing any.
     let mut bodies = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: malformed request JSON at line {} column {}", f.display(), e.line(), e.column()))?;
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: malformed request JSON at line {} column {}",
+                f.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
         let items = match value {
             serde_json::Value::Array(a) => a,
             v => vec![v],
@@ -192,7 +222,11 @@ async fn submit(config_dir: &std::path::Path, files: &[PathBuf]) -> Result<ExitC
 async fn check(config_dir: &std::path::Path, offline: bool) -> Result<ExitCode> {
     let config = dsr_engine::load::load_config(config_dir)?;
     let tables: usize = config.data_map.stores.iter().map(|s| s.tables.len()).sum();
-    println!("config ok: {} stores, {tables} tables, disclosures {}", config.data_map.stores.len(), config.disclosures.version);
+    println!(
+        "config ok: {} stores, {tables} tables, disclosures {}",
+        config.data_map.stores.len(),
+        config.disclosures.version
+    );
     if offline {
         return Ok(ExitCode::SUCCESS);
     }
@@ -203,7 +237,11 @@ async fn check(config_dir: &std::path::Path, offline: bool) -> Result<ExitCode> 
         bail!("live schema check failed:\n  - {}", problems.join("\n  - "));
     }
     for s in &map.stores {
-        println!("store {}: {} tables match the live schema", s.name, s.tables.len());
+        println!(
+            "store {}: {} tables match the live schema",
+            s.name,
+            s.tables.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -213,9 +251,20 @@ async fn status(config_dir: &std::path::Path, id: Option<String>) -> Result<Exit
     let config = dsr_engine::load::load_config(config_dir)?;
     let control = ControlDb::open(&config.settings.control_db).await?;
     let all = control
-        .by_status(&[S::Received, S::Admitted, S::InProgress, S::Fulfilled, S::PartiallyFulfilled, S::Denied, S::HeldForReview])
+        .by_status(&[
+            S::Received,
+            S::Admitted,
+            S::InProgress,
+            S::Fulfilled,
+            S::PartiallyFulfilled,
+            S::Denied,
+            S::HeldForReview,
+        ])
         .await?;
-    for s in all.iter().filter(|s| id.as_ref().is_none_or(|i| *i == s.request.id)) {
+    for s in all
+        .iter()
+        .filter(|s| id.as_ref().is_none_or(|i| *i == s.request.id))
+    {
         println!(
             "{:<16} {:<18} {:<20} {}",
             s.request.id,

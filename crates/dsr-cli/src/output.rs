@@ -37,7 +37,11 @@ pub fn print_summary(s: &RunSummary) {
         "run {}  job {}{}  ({} store queries)",
         s.run_id,
         s.job,
-        if s.dry_run { "  DRY RUN: nothing changed" } else { "" },
+        if s.dry_run {
+            "  DRY RUN: nothing changed"
+        } else {
+            ""
+        },
         s.queries
     );
     println!(

@@ -27,13 +27,23 @@ pub fn store_error(store: &str, table: Option<&str>, op: &str, e: &sqlx::Error) 
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
             (
-                db.code().map(|c| c.to_string()).unwrap_or_else(|| "db".into()),
+                db.code()
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "db".into()),
                 format!("{op}: {kind}{constraint}"),
             )
         }
-        sqlx::Error::PoolTimedOut => ("pool_timeout".into(), format!("{op}: connection pool timed out")),
-        sqlx::Error::Io(_) => ("io".into(), format!("{op}: I/O error talking to the database")),
-        sqlx::Error::Configuration(_) => ("config".into(), format!("{op}: bad connection settings")),
+        sqlx::Error::PoolTimedOut => (
+            "pool_timeout".into(),
+            format!("{op}: connection pool timed out"),
+        ),
+        sqlx::Error::Io(_) => (
+            "io".into(),
+            format!("{op}: I/O error talking to the database"),
+        ),
+        sqlx::Error::Configuration(_) => {
+            ("config".into(), format!("{op}: bad connection settings"))
+        }
         sqlx::Error::ColumnNotFound(c) => ("column".into(), format!("{op}: column {c} not found")),
         _ => ("driver".into(), format!("{op}: driver error")),
     };

@@ -3,7 +3,9 @@
 use crate::dialect::{self, Dialect, MATCH_ALIAS};
 use crate::error::store_error;
 use dsr_core::StoreError;
-use dsr_core::connector::{Connector, EraseGroup, EraseOp, FindQuery, Found, GroupOutcome, LiveTable};
+use dsr_core::connector::{
+    Connector, EraseGroup, EraseOp, FindQuery, Found, GroupOutcome, LiveTable,
+};
 use dsr_core::identity::Normalizer;
 use dsr_core::value::{Record, Value};
 use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePoolOptions, SqliteRow};
@@ -158,7 +160,9 @@ impl Connector for SqliteConnector {
             let mut lt = LiveTable::default();
             let mut pk: Vec<(i64, String)> = Vec::new();
             for r in rows {
-                let col: String = r.try_get(0).map_err(|e| self.err(Some(t), "describe", &e))?;
+                let col: String = r
+                    .try_get(0)
+                    .map_err(|e| self.err(Some(t), "describe", &e))?;
                 let ty: String = r.try_get(1).unwrap_or_default();
                 let notnull: i64 = r.try_get(2).unwrap_or(0);
                 let pkpos: i64 = r.try_get(3).unwrap_or(0);
@@ -235,7 +239,11 @@ impl Connector for SqliteConnector {
             let mut failure = None;
             for op in &group.ops {
                 let (table, res) = match op {
-                    EraseOp::Delete { table, key_columns, key } => {
+                    EraseOp::Delete {
+                        table,
+                        key_columns,
+                        key,
+                    } => {
                         let sql = dialect::delete_sql(&d, table, key_columns);
                         let mut q = sqlx::query(&sql);
                         for v in key {
@@ -243,7 +251,12 @@ impl Connector for SqliteConnector {
                         }
                         (table, q.execute(&mut *tx).await)
                     }
-                    EraseOp::Mask { table, key_columns, key, set } => {
+                    EraseOp::Mask {
+                        table,
+                        key_columns,
+                        key,
+                        set,
+                    } => {
                         let cols: Vec<String> = set.iter().map(|(c, _)| c.clone()).collect();
                         let sql = dialect::update_sql(&d, table, &cols, key_columns);
                         let mut q = sqlx::query(&sql);
@@ -289,7 +302,9 @@ impl Connector for SqliteConnector {
                 result,
             });
         }
-        tx.commit().await.map_err(|e| self.err(None, "commit", &e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.err(None, "commit", &e))?;
         Ok(outcomes)
     }
 
@@ -314,7 +329,9 @@ impl Connector for SqliteConnector {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| self.err(Some(table), "verify", &e))?;
-            let n: i64 = row.try_get(0).map_err(|e| self.err(Some(table), "verify", &e))?;
+            let n: i64 = row
+                .try_get(0)
+                .map_err(|e| self.err(Some(table), "verify", &e))?;
             total += u64::try_from(n).unwrap_or(0);
         }
         Ok(total)

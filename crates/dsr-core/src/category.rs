@@ -66,9 +66,7 @@ impl Category {
             Category::UniqueIdentifiers => "Unique identifiers",
             Category::Contact => "Contact information",
             Category::Financial => "Financial information",
-            Category::ProtectedClassifications => {
-                "Characteristics of protected classifications"
-            }
+            Category::ProtectedClassifications => "Characteristics of protected classifications",
             Category::Commercial => "Commercial information",
             Category::InternetActivity => "Internet or other electronic network activity",
             Category::Geolocation => "Geolocation data",
@@ -145,6 +143,9 @@ impl SensitiveKind {
 
     /// The notice that replaces a withheld value in every report format.
     pub fn notice(self) -> String {
-        format!("{}: collected; not disclosed (11 CCR §7024(d))", self.label())
+        format!(
+            "{}: collected; not disclosed (11 CCR §7024(d))",
+            self.label()
+        )
     }
 }

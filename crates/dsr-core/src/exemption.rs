@@ -73,7 +73,9 @@ impl Condition {
     /// Every column the condition reads.
     pub fn columns(&self) -> Vec<&str> {
         match self {
-            Condition::All(cs) | Condition::Any(cs) => cs.iter().flat_map(|c| c.columns()).collect(),
+            Condition::All(cs) | Condition::Any(cs) => {
+                cs.iter().flat_map(|c| c.columns()).collect()
+            }
             Condition::Column { column, .. } => vec![column.as_str()],
         }
     }
@@ -161,10 +163,18 @@ impl Exemptions {
     }
 
     /// The first legal hold covering any of `identities`.
-    pub fn legal_hold<'a>(&self, identities: impl IntoIterator<Item = &'a Identity> + Clone) -> Option<Retention> {
+    pub fn legal_hold<'a>(
+        &self,
+        identities: impl IntoIterator<Item = &'a Identity> + Clone,
+    ) -> Option<Retention> {
         self.legal_holds
             .iter()
-            .find(|h| identities.clone().into_iter().any(|i| h.identities.contains(i)))
+            .find(|h| {
+                identities
+                    .clone()
+                    .into_iter()
+                    .any(|i| h.identities.contains(i))
+            })
             .map(|h| Retention {
                 name: h.name.clone(),
                 basis: h.basis.clone(),
@@ -173,13 +183,17 @@ impl Exemptions {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
     fn rec(pairs: &[(&str, Value)]) -> Record {
         Record {
             key: vec![Value::Int(1)],
-            values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         }
     }
 
@@ -187,14 +201,47 @@ mod tests {
     fn open_young_order() {
         let now = parse_timestamp(&Value::Text("2026-11-28T00:00:00Z".into())).unwrap_or_default();
         let c = Condition::All(vec![
-            Condition::Column { column: "status".into(), test: Test::In(vec!["open".into()]) },
-            Condition::Column { column: "created_at".into(), test: Test::YoungerThanDays(90) },
+            Condition::Column {
+                column: "status".into(),
+                test: Test::In(vec!["open".into()]),
+            },
+            Condition::Column {
+                column: "created_at".into(),
+                test: Test::YoungerThanDays(90),
+            },
         ]);
-        assert!(c.holds(&rec(&[("status", Value::Text("open".into())), ("created_at", Value::Text("2026-11-01".into()))]), now));
-        assert!(!c.holds(&rec(&[("status", Value::Text("open".into())), ("created_at", Value::Text("2025-11-01".into()))]), now));
-        assert!(!c.holds(&rec(&[("status", Value::Text("closed".into())), ("created_at", Value::Text("2026-11-01".into()))]), now));
-        assert!(!c.holds(&rec(&[("status", Value::Text("open".into())), ("created_at", Value::Text("garbage".into()))]), now));
-        let f = Condition::Column { column: "fraud_flag".into(), test: Test::IsTrue(true) };
+        assert!(c.holds(
+            &rec(&[
+                ("status", Value::Text("open".into())),
+                ("created_at", Value::Text("2026-11-01".into()))
+            ]),
+            now
+        ));
+        assert!(!c.holds(
+            &rec(&[
+                ("status", Value::Text("open".into())),
+                ("created_at", Value::Text("2025-11-01".into()))
+            ]),
+            now
+        ));
+        assert!(!c.holds(
+            &rec(&[
+                ("status", Value::Text("closed".into())),
+                ("created_at", Value::Text("2026-11-01".into()))
+            ]),
+            now
+        ));
+        assert!(!c.holds(
+            &rec(&[
+                ("status", Value::Text("open".into())),
+                ("created_at", Value::Text("garbage".into()))
+            ]),
+            now
+        ));
+        let f = Condition::Column {
+            column: "fraud_flag".into(),
+            test: Test::IsTrue(true),
+        };
         assert!(f.holds(&rec(&[("fraud_flag", Value::Int(1))]), now));
         assert!(!f.holds(&rec(&[("fraud_flag", Value::Int(0))]), now));
     }

@@ -84,14 +84,21 @@ impl Normalizer {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
     #[test]
     fn email_rules() {
         let n = Normalizer::Email;
-        assert_eq!(n.normalize(" Ana@Example.COM ").as_deref(), Ok("ana@example.com"));
-        assert_eq!(n.normalize("anä@example.com").as_deref(), Ok("anä@example.com"));
+        assert_eq!(
+            n.normalize(" Ana@Example.COM ").as_deref(),
+            Ok("ana@example.com")
+        );
+        assert_eq!(
+            n.normalize("anä@example.com").as_deref(),
+            Ok("anä@example.com")
+        );
         assert!(n.normalize("no-at-sign").is_err());
         assert!(n.normalize("a b@example.com").is_err());
         assert!(n.normalize("a\0@example.com").is_err());
@@ -101,7 +108,10 @@ mod tests {
     #[test]
     fn phone_rules() {
         let n = Normalizer::Phone;
-        assert_eq!(n.normalize("+1 (415) 555-0101").as_deref(), Ok("14155550101"));
+        assert_eq!(
+            n.normalize("+1 (415) 555-0101").as_deref(),
+            Ok("14155550101")
+        );
         assert!(n.normalize("555").is_err());
         assert!(n.normalize("x' OR '1'='1").is_err());
     }

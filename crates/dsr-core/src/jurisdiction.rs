@@ -86,7 +86,11 @@ impl Rules {
     }
 
     /// Start of the window an access report covers, `None` for no limit.
-    pub fn lookback_start(&self, received_at: DateTime<Utc>, extended: bool) -> Option<DateTime<Utc>> {
+    pub fn lookback_start(
+        &self,
+        received_at: DateTime<Utc>,
+        extended: bool,
+    ) -> Option<DateTime<Utc>> {
         if extended {
             return self
                 .extended_lookback_floor
@@ -99,6 +103,7 @@ impl Rules {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -110,8 +115,18 @@ mod tests {
         assert_eq!(r.right_to_know_per_12_months, Some(2));
         let t = DateTime::parse_from_rfc3339("2026-11-02T10:00:00Z").map(|d| d.to_utc());
         let t = t.unwrap_or_default();
-        assert_eq!(r.lookback_start(t, false).map(|d| d.to_rfc3339()).as_deref(), Some("2025-11-02T10:00:00+00:00"));
-        assert_eq!(r.lookback_start(t, true).map(|d| d.date_naive().to_string()).as_deref(), Some("2022-01-01"));
+        assert_eq!(
+            r.lookback_start(t, false)
+                .map(|d| d.to_rfc3339())
+                .as_deref(),
+            Some("2025-11-02T10:00:00+00:00")
+        );
+        assert_eq!(
+            r.lookback_start(t, true)
+                .map(|d| d.date_naive().to_string())
+                .as_deref(),
+            Some("2022-01-01")
+        );
     }
 
     #[test]

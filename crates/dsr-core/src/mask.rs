@@ -93,6 +93,7 @@ impl MaskStrategy {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -103,7 +104,11 @@ mod tests {
             MaskStrategy::parse("fixed:[erased]"),
             Ok(MaskStrategy::Fixed("[erased]".into()))
         );
-        assert!(MaskStrategy::parse("hash").unwrap_err().contains("pseudonymisation"));
+        assert!(
+            MaskStrategy::parse("hash")
+                .unwrap_err()
+                .contains("pseudonymisation")
+        );
         assert!(MaskStrategy::parse("blur").is_err());
     }
 
@@ -115,7 +120,10 @@ mod tests {
             MaskStrategy::TruncateDate(DateUnit::Month).apply(&ts, &mut r),
             Value::Text("2026-11-01".into())
         );
-        assert_eq!(MaskStrategy::Random(4).apply(&ts, &mut r), Value::Text("xxxx".into()));
+        assert_eq!(
+            MaskStrategy::Random(4).apply(&ts, &mut r),
+            Value::Text("xxxx".into())
+        );
         assert_eq!(
             MaskStrategy::TruncateText(3).apply(&Value::Text("94107".into()), &mut r),
             Value::Text("941".into())

@@ -162,7 +162,10 @@ impl Request {
     pub fn from_json(json: &str, identity_types: &BTreeMap<String, Normalizer>) -> Result<Request> {
         let raw: RawRequest = serde_json::from_str(json).map_err(|e| {
             // serde_json messages cite positions and field names, never values.
-            Error::request("(body)", format!("malformed request JSON: {}", safe_json_error(&e)))
+            Error::request(
+                "(body)",
+                format!("malformed request JSON: {}", safe_json_error(&e)),
+            )
         })?;
         Self::from_raw(raw, identity_types)
     }
@@ -173,7 +176,10 @@ impl Request {
         identity_types: &BTreeMap<String, Normalizer>,
     ) -> Result<Request> {
         let raw: RawRequest = serde_json::from_value(value).map_err(|e| {
-            Error::request("(body)", format!("malformed request JSON: {}", safe_json_error(&e)))
+            Error::request(
+                "(body)",
+                format!("malformed request JSON: {}", safe_json_error(&e)),
+            )
         })?;
         Self::from_raw(raw, identity_types)
     }
@@ -181,7 +187,9 @@ impl Request {
     fn from_raw(raw: RawRequest, types: &BTreeMap<String, Normalizer>) -> Result<Request> {
         let id = raw.id.ok_or_else(|| Error::request("id", "is required"))?;
         validate_request_id(&id).map_err(|m| Error::request("id", m))?;
-        let kind_s = raw.kind.ok_or_else(|| Error::request("kind", "is required"))?;
+        let kind_s = raw
+            .kind
+            .ok_or_else(|| Error::request("kind", "is required"))?;
         let kind = RequestKind::parse(&kind_s).ok_or_else(|| {
             Error::request(
                 "kind",
@@ -193,9 +201,14 @@ impl Request {
             .ok_or_else(|| Error::request("jurisdiction", "is required"))?;
         if jurisdiction.is_empty()
             || jurisdiction.len() > 16
-            || !jurisdiction.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || !jurisdiction
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
-            return Err(Error::request("jurisdiction", "must be a code such as CA or EU"));
+            return Err(Error::request(
+                "jurisdiction",
+                "must be a code such as CA or EU",
+            ));
         }
         let received_at = raw
             .received_at
@@ -207,7 +220,10 @@ impl Request {
             .subject
             .ok_or_else(|| Error::request("subject", "is required"))?;
         if subject.identities.is_empty() {
-            return Err(Error::request("subject.identities", "needs at least one identity"));
+            return Err(Error::request(
+                "subject.identities",
+                "needs at least one identity",
+            ));
         }
         let mut identities = Vec::new();
         for (i, ident) in subject.identities.into_iter().enumerate() {
@@ -221,7 +237,10 @@ impl Request {
                 )
             })?;
             let value = norm.normalize(&ident.value).map_err(|m| {
-                Error::request(format!("subject.identities[{i}].value"), format!("value {m}"))
+                Error::request(
+                    format!("subject.identities[{i}].value"),
+                    format!("value {m}"),
+                )
             })?;
             let identity = Identity {
                 kind: ident.kind,
@@ -234,7 +253,10 @@ impl Request {
         let verification = match raw.verification {
             None | Some(serde_json::Value::Null) => None,
             Some(v) => Some(serde_json::from_value::<Verification>(v).map_err(|e| {
-                Error::request("verification", format!("malformed: {}", safe_json_error(&e)))
+                Error::request(
+                    "verification",
+                    format!("malformed: {}", safe_json_error(&e)),
+                )
             })?),
         };
         if verification.is_none() && kind != RequestKind::OptOut {
@@ -275,8 +297,16 @@ fn safe_json_error(e: &serde_json::Error) -> String {
     // the submitter's keys), which are not subject data; value errors are summarised.
     if text.starts_with("unknown field") || text.starts_with("missing field") {
         let field = text.split('`').nth(1).unwrap_or("?");
-        let what = if text.starts_with("unknown") { "unknown field" } else { "missing field" };
-        return format!("{what} `{field}` at line {} column {}", e.line(), e.column());
+        let what = if text.starts_with("unknown") {
+            "unknown field"
+        } else {
+            "missing field"
+        };
+        return format!(
+            "{what} `{field}` at line {} column {}",
+            e.line(),
+            e.column()
+        );
     }
     let class = match e.classify() {
         serde_json::error::Category::Syntax => "syntax error",
@@ -288,6 +318,7 @@ fn safe_json_error(e: &serde_json::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -310,15 +341,19 @@ mod tests {
     }
 
     fn err(json: &str) -> String {
-        Request::from_json(json, &types()).expect_err("must fail").to_string()
+        Request::from_json(json, &types())
+            .expect_err("must fail")
+            .to_string()
     }
 
     #[test]
     fn refuses_bad_input_naming_the_field() {
         assert!(err("{not json").contains("malformed"));
         assert!(err(&OK.replace("deletion", "erase")).contains("kind"));
-        assert!(err(&OK.replace(r#""type":"email""#, r#""type":"passport""#))
-            .contains("subject.identities[0].type"));
+        assert!(
+            err(&OK.replace(r#""type":"email""#, r#""type":"passport""#))
+                .contains("subject.identities[0].type")
+        );
         let no_ver = r#"{"id":"r1","kind":"deletion","jurisdiction":"CA","received_at":"2026-11-02T10:00:00Z",
           "subject":{"identities":[{"type":"email","value":"a@b.c"}]}}"#;
         assert!(err(no_ver).contains("verification"));

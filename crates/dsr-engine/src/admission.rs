@@ -20,11 +20,17 @@ pub fn identity_hashes(hasher: &KeyedHasher, req: &Request) -> Vec<String> {
 
 /// Validates `json` and stores it (idempotent on the request id). Bad input is refused with
 /// an error naming the field, and nothing is stored.
-pub async fn submit(config: &Config, control: &ControlDb, json: &str) -> Result<(Request, Submitted)> {
+pub async fn submit(
+    config: &Config,
+    control: &ControlDb,
+    json: &str,
+) -> Result<(Request, Submitted)> {
     let req = Request::from_json(json, &config.settings.identity_types)?;
     let hasher = KeyedHasher::new(config.settings.hash_key.as_bytes().to_vec());
     let due = regime_for(&req.jurisdiction).map(|r| rules(r).due(req.received_at));
-    let outcome = control.submit(&req, &identity_hashes(&hasher, &req), due).await?;
+    let outcome = control
+        .submit(&req, &identity_hashes(&hasher, &req), due)
+        .await?;
     Ok((req, outcome))
 }
 
@@ -48,24 +54,32 @@ pub async fn decide(control: &ControlDb, req: &Request) -> Result<Admission> {
     let r = rules(regime);
     let level = req.verification_level();
     let decision = match req.kind {
-        RequestKind::OptOut => Admission::Admitted { categories_only: false },
+        RequestKind::OptOut => Admission::Admitted {
+            categories_only: false,
+        },
         RequestKind::Deletion => {
             if level >= VerificationLevel::Reasonable {
-                Admission::Admitted { categories_only: false }
+                Admission::Admitted {
+                    categories_only: false,
+                }
             } else {
                 Admission::Denied("insuf_verification")
             }
         }
         RequestKind::Access | RequestKind::AccessCategories => {
             if let Some(limit) = r.right_to_know_per_12_months {
-                let prior = control.prior_right_to_know(&req.id, req.received_at).await?;
+                let prior = control
+                    .prior_right_to_know(&req.id, req.received_at)
+                    .await?;
                 if prior >= i64::from(limit) {
                     return Ok(Admission::Denied("too_many_requests"));
                 }
             }
             match level {
                 VerificationLevel::None => Admission::Denied("insuf_verification"),
-                VerificationLevel::Reasonable => Admission::Admitted { categories_only: true },
+                VerificationLevel::Reasonable => Admission::Admitted {
+                    categories_only: true,
+                },
                 VerificationLevel::ReasonablyHigh => Admission::Admitted {
                     categories_only: req.kind == RequestKind::AccessCategories,
                 },
@@ -76,7 +90,10 @@ pub async fn decide(control: &ControlDb, req: &Request) -> Result<Admission> {
 }
 
 /// Admits or denies every received request of `kinds`, recording the events.
-pub async fn admit_received(control: &ControlDb, kinds: &[RequestKind]) -> Result<Vec<(String, Admission)>> {
+pub async fn admit_received(
+    control: &ControlDb,
+    kinds: &[RequestKind],
+) -> Result<Vec<(String, Admission)>> {
     let mut out = Vec::new();
     for s in control.by_status(&[Status::Received]).await? {
         if !kinds.contains(&s.request.kind) {
@@ -86,12 +103,22 @@ pub async fn admit_received(control: &ControlDb, kinds: &[RequestKind]) -> Resul
         match &d {
             Admission::Admitted { categories_only } => {
                 control
-                    .transition(&s.request.id, Status::Admitted, None, json!({"categories_only": categories_only}))
+                    .transition(
+                        &s.request.id,
+                        Status::Admitted,
+                        None,
+                        json!({"categories_only": categories_only}),
+                    )
                     .await?
             }
             Admission::Denied(reason) => {
                 control
-                    .transition(&s.request.id, Status::Denied, Some(reason), json!({"reason": reason}))
+                    .transition(
+                        &s.request.id,
+                        Status::Denied,
+                        Some(reason),
+                        json!({"reason": reason}),
+                    )
                     .await?
             }
         }

@@ -171,8 +171,8 @@ impl ControlDb {
             .map_err(db)?;
             for r in rows {
                 let body: String = r.try_get(0).map_err(db)?;
-                let request: Request =
-                    serde_json::from_str(&body).map_err(|e| Error::Control(format!("stored request unreadable: {e}")))?;
+                let request: Request = serde_json::from_str(&body)
+                    .map_err(|e| Error::Control(format!("stored request unreadable: {e}")))?;
                 out.push(StoredRequest {
                     request,
                     status: r.try_get(1).map_err(db)?,
@@ -180,7 +180,9 @@ impl ControlDb {
                 });
             }
         }
-        out.sort_by(|a, b| (a.request.received_at, &a.request.id).cmp(&(b.request.received_at, &b.request.id)));
+        out.sort_by(|a, b| {
+            (a.request.received_at, &a.request.id).cmp(&(b.request.received_at, &b.request.id))
+        });
         Ok(out)
     }
 
@@ -211,35 +213,47 @@ impl ControlDb {
     ) -> Result<()> {
         let now = Utc::now().to_rfc3339();
         let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query("UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4")
-            .bind(status.key())
-            .bind(denial_reason)
-            .bind(&now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, ?3, ?4)")
-            .bind(id)
-            .bind(&now)
-            .bind(status.key())
-            .bind(detail.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4",
+        )
+        .bind(status.key())
+        .bind(denial_reason)
+        .bind(&now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(id)
+        .bind(&now)
+        .bind(status.key())
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(())
     }
 
     /// Events of a request, oldest first: (at, event, detail JSON).
     pub async fn events(&self, id: &str) -> Result<Vec<(String, String, String)>> {
-        let rows = sqlx::query("SELECT at, event, detail FROM request_events WHERE request_id = ?1 ORDER BY seq")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(
+            "SELECT at, event, detail FROM request_events WHERE request_id = ?1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
         rows.into_iter()
-            .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(db)?,
+                    r.try_get(1).map_err(db)?,
+                    r.try_get(2).map_err(db)?,
+                ))
+            })
             .collect()
     }
 

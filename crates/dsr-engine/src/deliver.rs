@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 pub fn sensitive_values(config: &Config, resolution: &Resolution) -> Vec<String> {
     let mut out = BTreeSet::new();
     for row in &resolution.rows {
-        let Some(tm) = config.data_map.table(&row.table) else { continue };
+        let Some(tm) = config.data_map.table(&row.table) else {
+            continue;
+        };
         for c in tm.columns.iter().filter(|c| c.sensitive.is_some()) {
             if let Some(v) = row.record.get(&c.name).as_text()
                 && v.trim().len() >= 4
@@ -50,7 +52,9 @@ pub fn report_input(
     let mut cats: BTreeSet<Category> = BTreeSet::new();
     for &r in rows {
         let row = &resolution.rows[r];
-        let Some(tm) = config.data_map.table(&row.table) else { continue };
+        let Some(tm) = config.data_map.table(&row.table) else {
+            continue;
+        };
         if let (Some(start), Some(col)) = (lookback_start, &tm.collected_at)
             && let Some(t) = parse_timestamp(row.record.get(col))
             && t < start
@@ -103,7 +107,11 @@ pub fn report_input(
         scope,
         lookback_start,
         categories,
-        records: if deletion.is_some() { Vec::new() } else { records },
+        records: if deletion.is_some() {
+            Vec::new()
+        } else {
+            records
+        },
         clients_to_contact: clients,
         deletion,
         forbidden,
@@ -112,7 +120,12 @@ pub fn report_input(
 
 /// Writes `report.json` and `report.html` under `<delivery>/<request id>/`; returns the
 /// directory and the SHA-256 of each file.
-pub fn deliver(delivery: &Path, request_id: &str, json: &[u8], html: &str) -> Result<(PathBuf, String, String)> {
+pub fn deliver(
+    delivery: &Path,
+    request_id: &str,
+    json: &[u8],
+    html: &str,
+) -> Result<(PathBuf, String, String)> {
     let dir = delivery.join(request_id);
     let io = |p: &Path, e: std::io::Error| Error::Io {
         path: p.display().to_string(),

@@ -77,12 +77,18 @@ pub fn load_job(jobs_dir: &Path, name: &str) -> Result<Job> {
         job: name.to_string(),
         reason,
     };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(err("job names are a-z 0-9 _ -".into()));
     }
     let path = jobs_dir.join(format!("{name}.toml"));
-    let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-    let job: Job = toml::from_str(&text).map_err(|e| err(format!("{}: {}", path.display(), e.message())))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let job: Job =
+        toml::from_str(&text).map_err(|e| err(format!("{}: {}", path.display(), e.message())))?;
     for k in &job.kinds {
         if dsr_core::request::RequestKind::parse(k).is_none() {
             return Err(err(format!("kinds: unknown request kind `{k}`")));
@@ -143,19 +149,28 @@ pub async fn check_live(map: &mut DataMap, connectors: &Connectors) -> Result<Ve
             wanted.dedup();
             for c in wanted {
                 if !lt.columns.contains_key(&c) {
-                    problems.push(format!("{}.{c}: column does not exist in the live schema", t.id));
+                    problems.push(format!(
+                        "{}.{c}: column does not exist in the live schema",
+                        t.id
+                    ));
                 }
             }
             if let dsr_core::config::EraseAction::Mask(ms) = &t.erase {
                 for (c, s) in ms {
                     if matches!(s, dsr_core::mask::MaskStrategy::Null) && lt.not_null.contains(c) {
-                        problems.push(format!("{}.{c}: mask `null` on a NOT NULL column would fail", t.id));
+                        problems.push(format!(
+                            "{}.{c}: mask `null` on a NOT NULL column would fail",
+                            t.id
+                        ));
                     }
                 }
             }
             if t.key.is_empty() {
                 if lt.primary_key.is_empty() {
-                    problems.push(format!("{}: no primary key; set `key = [..]` in the table's config", t.id));
+                    problems.push(format!(
+                        "{}: no primary key; set `key = [..]` in the table's config",
+                        t.id
+                    ));
                 } else {
                     t.key = lt.primary_key.clone();
                 }

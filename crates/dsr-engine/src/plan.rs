@@ -58,7 +58,9 @@ pub fn plan(
     let mut direct_exempt: Vec<RowId> = Vec::new();
     for &r in &resolved.own {
         let row = &rows[r];
-        let Some(tm) = map.table(&row.table) else { continue };
+        let Some(tm) = map.table(&row.table) else {
+            continue;
+        };
         let action = if let Some(h) = &hold {
             direct_exempt.push(r);
             Action::Retain(h.clone())
@@ -117,7 +119,9 @@ pub fn plan(
                 continue;
             }
             let row = &rows[r];
-            let Some(tm) = map.table(&row.table) else { continue };
+            let Some(tm) = map.table(&row.table) else {
+                continue;
+            };
             let masked_null: Vec<&str> = match action {
                 Action::Mask(ms) => ms
                     .iter()
@@ -128,7 +132,8 @@ pub fn plan(
             };
             for c in &tm.columns {
                 let Some(e) = &c.edge else { continue };
-                if e.target.table.store != row.table.store || masked_null.contains(&c.name.as_str()) {
+                if e.target.table.store != row.table.store || masked_null.contains(&c.name.as_str())
+                {
                     continue;
                 }
                 let v = row.record.get(&c.name);

@@ -96,7 +96,11 @@ struct Walker<'a> {
 }
 
 /// Resolves a batch of requests against the stores.
-pub async fn resolve(map: &DataMap, connectors: &Connectors, requests: &[Request]) -> Result<Resolution> {
+pub async fn resolve(
+    map: &DataMap,
+    connectors: &Connectors,
+    requests: &[Request],
+) -> Result<Resolution> {
     let key_types: BTreeSet<String> = map
         .tables()
         .flat_map(|t| t.identity_columns())
@@ -242,8 +246,12 @@ impl Walker<'_> {
             groups.entry((lk.0, lk.1)).or_default().insert(lk.2);
         }
         for ((tref, col), values) in groups {
-            let Some(tm) = self.map.table(&tref) else { continue };
-            let Some(conn) = self.connectors.get(&tref.store) else { continue };
+            let Some(tm) = self.map.table(&tref) else {
+                continue;
+            };
+            let Some(conn) = self.connectors.get(&tref.store) else {
+                continue;
+            };
             let values: Vec<String> = values.into_iter().collect();
             let normalizer = self.normalizer(&tref, &col);
             let found = conn
@@ -256,7 +264,9 @@ impl Walker<'_> {
                 .await?;
             self.queries += values.len().div_ceil(900).max(1);
             for v in &values {
-                self.cache.entry((tref.clone(), col.clone(), v.clone())).or_default();
+                self.cache
+                    .entry((tref.clone(), col.clone(), v.clone()))
+                    .or_default();
             }
             for f in found {
                 let key = (tref.clone(), f.record.key_text());
@@ -272,7 +282,10 @@ impl Walker<'_> {
                         id
                     }
                 };
-                let slot = self.cache.entry((tref.clone(), col.clone(), f.matched)).or_default();
+                let slot = self
+                    .cache
+                    .entry((tref.clone(), col.clone(), f.matched))
+                    .or_default();
                 if !slot.contains(&id) {
                     slot.push(id);
                 }
@@ -314,13 +327,18 @@ impl Walker<'_> {
                 && self.key_types.contains(&role.kind)
                 && let Some(v) = self.value_key(&tref, &c.name, row)
             {
-                set.insert(Identity { kind: role.kind.clone(), value: v });
+                set.insert(Identity {
+                    kind: role.kind.clone(),
+                    value: v,
+                });
             }
             let Some(edge) = &c.edge else { continue };
             if edge.kind != EdgeKind::OwnedBy {
                 continue;
             }
-            let Some(v) = self.rows[row].record.get(&c.name).as_text() else { continue };
+            let Some(v) = self.rows[row].record.get(&c.name).as_text() else {
+                continue;
+            };
             let target_role = self
                 .table(&edge.target.table)
                 .and_then(|p| p.column(&edge.target.column))
@@ -328,14 +346,22 @@ impl Walker<'_> {
                 .filter(|r| r.unique);
             if let Some(role) = target_role {
                 if let Some(n) = role.normalizer.normalize_stored(&v) {
-                    set.insert(Identity { kind: role.kind, value: n });
+                    set.insert(Identity {
+                        kind: role.kind,
+                        value: n,
+                    });
                 }
                 continue;
             }
             let parents: Vec<RowId> = (0..self.rows.len())
                 .filter(|&p| {
                     self.rows[p].table == edge.target.table
-                        && self.rows[p].record.get(&edge.target.column).as_text().as_deref() == Some(v.as_str())
+                        && self.rows[p]
+                            .record
+                            .get(&edge.target.column)
+                            .as_text()
+                            .as_deref()
+                            == Some(v.as_str())
                 })
                 .collect();
             if parents.is_empty() {
@@ -359,7 +385,9 @@ impl Walker<'_> {
             })
             .collect();
         for (src, src_col, tcol) in pointers {
-            let Some(v) = self.value_key(&tref, &tcol, row) else { continue };
+            let Some(v) = self.value_key(&tref, &tcol, row) else {
+                continue;
+            };
             let co = self.cache.get(&(src, src_col, v))?.clone();
             for r in co {
                 set.extend(self.owners(r, depth + 1)?);
@@ -384,7 +412,9 @@ impl Walker<'_> {
     /// followed; the second list holds co-owner lookups (fetched, never attributed).
     fn expand(&self, row: RowId) -> (Vec<(LookupKey, Via)>, Vec<LookupKey>) {
         let tref = &self.rows[row].table;
-        let Some(tm) = self.table(tref) else { return (Vec::new(), Vec::new()) };
+        let Some(tm) = self.table(tref) else {
+            return (Vec::new(), Vec::new());
+        };
         let mut out = Vec::new();
         let mut co = Vec::new();
         for c in &tm.columns {
@@ -392,13 +422,20 @@ impl Walker<'_> {
                 && role.unique
                 && let Some(v) = self.value_key(tref, &c.name, row)
             {
-                out.extend(self.identity_lookups(&role.kind, &v).into_iter().map(|k| (k, Via::Identity)));
+                out.extend(
+                    self.identity_lookups(&role.kind, &v)
+                        .into_iter()
+                        .map(|k| (k, Via::Identity)),
+                );
             }
             if let Some(e) = &c.edge
                 && e.kind == EdgeKind::Owns
                 && let Some(v) = self.value_key(tref, &c.name, row)
             {
-                out.push(((e.target.table.clone(), e.target.column.clone(), v.clone()), Via::Edge));
+                out.push((
+                    (e.target.table.clone(), e.target.column.clone(), v.clone()),
+                    Via::Edge,
+                ));
                 for s in self.map.tables() {
                     for sc in &s.columns {
                         if let Some(se) = &sc.edge

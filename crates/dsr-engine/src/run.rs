@@ -144,7 +144,10 @@ pub async fn run(
     if opts.dry_run {
         for s in control.by_status(&[Status::Received]).await? {
             if wanted(&s.request) {
-                admissions.insert(s.request.id.clone(), admission::decide(control, &s.request).await?);
+                admissions.insert(
+                    s.request.id.clone(),
+                    admission::decide(control, &s.request).await?,
+                );
             }
         }
     } else {
@@ -168,7 +171,12 @@ pub async fn run(
         // Re-derive the answer scope (stable across restarts).
         let categories_only = match adm {
             Some(Admission::Admitted { categories_only }) => categories_only,
-            _ => matches!(admission::decide(control, &s.request).await?, Admission::Admitted { categories_only: true }),
+            _ => matches!(
+                admission::decide(control, &s.request).await?,
+                Admission::Admitted {
+                    categories_only: true
+                }
+            ),
         };
         work.push(Work {
             outcome: RequestOutcome {
@@ -207,7 +215,11 @@ pub async fn run(
         requests: Vec::new(),
     };
     for (id, reason) in &denied {
-        let kind = control.get(id).await?.map(|s| s.request.kind.key().to_string()).unwrap_or_default();
+        let kind = control
+            .get(id)
+            .await?
+            .map(|s| s.request.kind.key().to_string())
+            .unwrap_or_default();
         summary.requests.push(RequestOutcome {
             id: id.clone(),
             kind,
@@ -248,14 +260,30 @@ pub async fn run(
         .collect();
     let resolution = resolve::resolve(&config.data_map, &connectors, &to_resolve).await?;
     summary.queries = resolution.queries;
-    tracing::info!(requests = to_resolve.len(), rows = resolution.rows.len(), queries = resolution.queries, "batch resolved");
+    tracing::info!(
+        requests = to_resolve.len(),
+        rows = resolution.rows.len(),
+        queries = resolution.queries,
+        "batch resolved"
+    );
     for w in &mut work {
-        w.resolved = resolution.requests.iter().find(|r| r.request_id == w.req.id).cloned();
+        w.resolved = resolution
+            .requests
+            .iter()
+            .find(|r| r.request_id == w.req.id)
+            .cloned();
         if let Some(r) = &w.resolved {
             w.outcome.found = r.own.len() + r.shared.len();
             w.outcome.clients = r.clients.iter().cloned().collect();
             if r.held.is_none() && w.req.kind == RequestKind::Deletion {
-                let p = plan::plan(&config.data_map, &config.exemptions, &resolution, r, &w.req, now);
+                let p = plan::plan(
+                    &config.data_map,
+                    &config.exemptions,
+                    &resolution,
+                    r,
+                    &w.req,
+                    now,
+                );
                 w.outcome.plan = plan_lines(&resolution, &p);
                 w.plan = Some(p);
             }
@@ -294,13 +322,27 @@ pub async fn run(
     control.start_run(&run_id, &opts.job).await?;
     log.append("run_started", None, json!({"job": opts.job, "requests": work.len() + denied.len(), "disclosures_version": config.disclosures.version})).await?;
     for (id, reason) in &denied {
-        log.append("denied", Some(id), json!({"reason": reason})).await?;
-        let manifest = manifest_for(control, config, &hasher, id, None, "denied", Some(reason), &[], None).await?;
+        log.append("denied", Some(id), json!({"reason": reason}))
+            .await?;
+        let manifest = manifest_for(
+            control,
+            config,
+            &hasher,
+            id,
+            None,
+            "denied",
+            Some(reason),
+            &[],
+            None,
+        )
+        .await?;
         log.write_manifest(id, manifest).await?;
         progress.step(id);
     }
     for w in &work {
-        control.transition(&w.req.id, Status::InProgress, None, json!({"run": run_id})).await?;
+        control
+            .transition(&w.req.id, Status::InProgress, None, json!({"run": run_id}))
+            .await?;
         let ids: Vec<String> = admission::identity_hashes(&hasher, &w.req);
         log.append(
             "request_started",
@@ -321,7 +363,17 @@ pub async fn run(
 
     // Answers and manifests.
     for w in &mut work {
-        finish_request(config, control, &hasher, &resolution, w, &sensitive, &mut log, now).await?;
+        finish_request(
+            config,
+            control,
+            &hasher,
+            &resolution,
+            w,
+            &sensitive,
+            &mut log,
+            now,
+        )
+        .await?;
         summary.requests.push(w.outcome.clone());
         progress.step(&w.req.id);
     }
@@ -354,10 +406,20 @@ fn plan_lines(resolution: &Resolution, p: &RequestPlan) -> Vec<PlanLine> {
             Action::Mask(_) => ("mask", None),
             Action::Retain(x) => ("retain", Some(x.name.clone())),
         };
-        *m.entry((resolution.rows[r].table.to_string(), action.to_string(), reason)).or_default() += 1;
+        *m.entry((
+            resolution.rows[r].table.to_string(),
+            action.to_string(),
+            reason,
+        ))
+        .or_default() += 1;
     }
     m.into_iter()
-        .map(|((table, action, reason), count)| PlanLine { table, action, count, reason })
+        .map(|((table, action, reason), count)| PlanLine {
+            table,
+            action,
+            count,
+            reason,
+        })
         .collect()
 }
 
@@ -371,24 +433,32 @@ async fn erase_all(
     let mut rng_string = |n: usize| -> String {
         use rand::Rng;
         let mut rng = rand::thread_rng();
-        (0..n).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect()
+        (0..n)
+            .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+            .collect()
     };
     for store in &config.data_map.stores {
-        let Some(conn) = connectors.get(&store.name) else { continue };
+        let Some(conn) = connectors.get(&store.name) else {
+            continue;
+        };
         let mut groups: Vec<EraseGroup> = Vec::new();
         let mut rows_of_group: Vec<Vec<RowId>> = Vec::new();
         let mut work_of_group: Vec<usize> = Vec::new();
         for (wi, w) in work.iter().enumerate() {
             let Some(p) = &w.plan else { continue };
             let per_store = plan::ops_in_order(&config.data_map, p, resolution);
-            let Some(ops) = per_store.get(&store.name) else { continue };
+            let Some(ops) = per_store.get(&store.name) else {
+                continue;
+            };
             let mut eops = Vec::new();
             let mut rows = Vec::new();
             let mut tally: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
             let mut keys: Vec<String> = Vec::new();
             for (r, action) in ops {
                 let row = &resolution.rows[*r];
-                let Some(tm) = config.data_map.table(&row.table) else { continue };
+                let Some(tm) = config.data_map.table(&row.table) else {
+                    continue;
+                };
                 let (op, name) = match action {
                     Action::Delete => (
                         EraseOp::Delete {
@@ -405,14 +475,20 @@ async fn erase_all(
                             key: row.record.key.clone(),
                             set: ms
                                 .iter()
-                                .map(|(c, s)| (c.clone(), s.apply(row.record.get(c), &mut rng_string)))
+                                .map(|(c, s)| {
+                                    (c.clone(), s.apply(row.record.get(c), &mut rng_string))
+                                })
                                 .collect(),
                         },
                         "mask",
                     ),
                     Action::Retain(_) => continue,
                 };
-                *tally.entry(row.table.table.clone()).or_default().entry(name).or_default() += 1;
+                *tally
+                    .entry(row.table.table.clone())
+                    .or_default()
+                    .entry(name)
+                    .or_default() += 1;
                 keys.push(format!("{}\u{1f}{}", row.table, row.record.key_text()));
                 eops.push(op);
                 rows.push(*r);
@@ -429,7 +505,10 @@ async fn erase_all(
                 json!({"store": store.name, "tables": tally, "records": eops.len(), "keys_sha256": digest}),
             )
             .await?;
-            groups.push(EraseGroup { request_id: w.req.id.clone(), ops: eops });
+            groups.push(EraseGroup {
+                request_id: w.req.id.clone(),
+                ops: eops,
+            });
             rows_of_group.push(rows);
             work_of_group.push(wi);
         }
@@ -441,7 +520,9 @@ async fn erase_all(
                 tracing::warn!(store = %store.name, code = %e.code, "store erase failed; left unchanged");
                 for (gi, g) in groups.iter().enumerate() {
                     log.append("erase_outcome", Some(&g.request_id), json!({"store": store.name, "ok": false, "error": {"code": e.code, "message": e.message}})).await?;
-                    work[work_of_group[gi]].failed_stores.push(store.name.clone());
+                    work[work_of_group[gi]]
+                        .failed_stores
+                        .push(store.name.clone());
                 }
             }
             Ok(outcomes) => {
@@ -456,16 +537,24 @@ async fn erase_all(
                             // Proof: re-query the deleted keys.
                             let mut by_table: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
                             for r in &rows_of_group[gi] {
-                                if w.plan.as_ref().and_then(|p| p.decisions.get(r)) == Some(&Action::Delete) {
+                                if w.plan.as_ref().and_then(|p| p.decisions.get(r))
+                                    == Some(&Action::Delete)
+                                {
                                     let row = &resolution.rows[*r];
-                                    by_table.entry(row.table.table.clone()).or_default().push(row.record.key.clone());
+                                    by_table
+                                        .entry(row.table.table.clone())
+                                        .or_default()
+                                        .push(row.record.key.clone());
                                 }
                             }
                             let mut remaining = 0u64;
                             for (table, keys) in &by_table {
                                 let key_cols = config
                                     .data_map
-                                    .table(&dsr_core::config::TableRef { store: store.name.clone(), table: table.clone() })
+                                    .table(&dsr_core::config::TableRef {
+                                        store: store.name.clone(),
+                                        table: table.clone(),
+                                    })
                                     .map(|t| t.key.clone())
                                     .unwrap_or_default();
                                 remaining += conn.count_present(table, &key_cols, keys).await?;
@@ -505,12 +594,18 @@ async fn finish_request(
         (RequestKind::OptOut, _) => {
             let hashes = admission::identity_hashes(hasher, &w.req);
             control.suppress(&id, &hashes).await?;
-            log.append("suppressed", Some(&id), json!({"identities": hashes.len()})).await?;
+            log.append("suppressed", Some(&id), json!({"identities": hashes.len()}))
+                .await?;
             (Status::Fulfilled, None)
         }
         (_, None) => (Status::Denied, Some("no_match".to_string())),
         (_, Some(r)) if r.held.is_some() => {
-            log.append("held_for_review", Some(&id), json!({"subjects": r.keys.len()})).await?;
+            log.append(
+                "held_for_review",
+                Some(&id),
+                json!({"subjects": r.keys.len()}),
+            )
+            .await?;
             (Status::HeldForReview, r.held.clone())
         }
         (_, Some(r)) if r.own.is_empty() && r.shared.is_empty() && r.clients.is_empty() => {
@@ -535,26 +630,62 @@ async fn finish_request(
             } else {
                 (Scope::SpecificPieces, None)
             };
-            let input = deliver::report_input(config, &w.req, resolution, &rows, scope, clients, deletion, sensitive.to_vec(), now);
+            let input = deliver::report_input(
+                config,
+                &w.req,
+                resolution,
+                &rows,
+                scope,
+                clients,
+                deletion,
+                sensitive.to_vec(),
+                now,
+            );
             let rendered = dsr_report::render(&input).map_err(|e| Error::Report(e.to_string()))?;
-            let (dir, js, hs) = deliver::deliver(&PathBuf::from(&config.settings.delivery), &id, &rendered.json, &rendered.html)?;
+            let (dir, js, hs) = deliver::deliver(
+                &PathBuf::from(&config.settings.delivery),
+                &id,
+                &rendered.json,
+                &rendered.html,
+            )?;
             artifacts.push(json!({"name": "report.json", "sha256": js}));
             artifacts.push(json!({"name": "report.html", "sha256": hs}));
-            log.append("report_delivered", Some(&id), json!({"artifacts": artifacts})).await?;
+            log.append(
+                "report_delivered",
+                Some(&id),
+                json!({"artifacts": artifacts}),
+            )
+            .await?;
             w.outcome.report = Some(dir.display().to_string());
             if w.failed_stores.is_empty() {
                 (Status::Fulfilled, None)
             } else {
-                (Status::PartiallyFulfilled, Some(format!("stores failed and will be retried: {}", w.failed_stores.join(", "))))
+                (
+                    Status::PartiallyFulfilled,
+                    Some(format!(
+                        "stores failed and will be retried: {}",
+                        w.failed_stores.join(", ")
+                    )),
+                )
             }
         }
     };
-    let denial = if status == Status::Denied { reason.as_deref() } else { None };
-    control.transition(&id, status, denial, json!({"reason": reason})).await?;
+    let denial = if status == Status::Denied {
+        reason.as_deref()
+    } else {
+        None
+    };
+    control
+        .transition(&id, status, denial, json!({"reason": reason}))
+        .await?;
     w.outcome.status = status.key().to_string();
     w.outcome.reason = reason.clone();
     if let Some(p) = &w.plan {
-        w.outcome.retained = p.decisions.values().filter(|a| matches!(a, Action::Retain(_))).count();
+        w.outcome.retained = p
+            .decisions
+            .values()
+            .filter(|a| matches!(a, Action::Retain(_)))
+            .count();
         for (r, a) in &p.decisions {
             let n = w.affected.get(r).copied().unwrap_or(0);
             match a {
@@ -564,7 +695,18 @@ async fn finish_request(
             }
         }
     }
-    let manifest = manifest_for(control, config, hasher, &id, Some(w), status.key(), reason.as_deref(), &artifacts, Some(resolution)).await?;
+    let manifest = manifest_for(
+        control,
+        config,
+        hasher,
+        &id,
+        Some(w),
+        status.key(),
+        reason.as_deref(),
+        &artifacts,
+        Some(resolution),
+    )
+    .await?;
     log.write_manifest(&id, manifest).await?;
     tracing::info!(request = %id, status = status.key(), found = w.outcome.found, deleted = w.outcome.deleted, masked = w.outcome.masked, retained = w.outcome.retained, "request finished");
     Ok(())
@@ -579,19 +721,40 @@ fn deletion_summary(config: &Config, resolution: &Resolution, w: &Work) -> Delet
     let mut retained: BTreeMap<(String, String, String, String), u64> = BTreeMap::new();
     for (&r, a) in &p.decisions {
         let row = &resolution.rows[r];
-        let label = config.data_map.table(&row.table).map(|t| t.label.clone()).unwrap_or_default();
+        let label = config
+            .data_map
+            .table(&row.table)
+            .map(|t| t.label.clone())
+            .unwrap_or_default();
         let k = (label.clone(), row.table.store.clone());
         let failed_store = w.failed_stores.contains(&row.table.store);
         match a {
-            Action::Retain(x) => *retained.entry((label, row.table.store.clone(), x.name.clone(), x.basis.clone())).or_default() += 1,
+            Action::Retain(x) => {
+                *retained
+                    .entry((
+                        label,
+                        row.table.store.clone(),
+                        x.name.clone(),
+                        x.basis.clone(),
+                    ))
+                    .or_default() += 1
+            }
             _ if failed_store || !w.affected.contains_key(&r) => *failed.entry(k).or_default() += 1,
-            Action::Delete => *deleted.entry(k).or_default() += w.affected.get(&r).copied().unwrap_or(0),
-            Action::Mask(_) => *masked.entry(k).or_default() += w.affected.get(&r).copied().unwrap_or(0),
+            Action::Delete => {
+                *deleted.entry(k).or_default() += w.affected.get(&r).copied().unwrap_or(0)
+            }
+            Action::Mask(_) => {
+                *masked.entry(k).or_default() += w.affected.get(&r).copied().unwrap_or(0)
+            }
         }
     }
     let counts = |m: BTreeMap<(String, String), u64>| {
         m.into_iter()
-            .map(|((record_label, source), count)| Count { record_label, source, count })
+            .map(|((record_label, source), count)| Count {
+                record_label,
+                source,
+                count,
+            })
             .collect()
     };
     s.deleted = counts(deleted);
@@ -599,7 +762,15 @@ fn deletion_summary(config: &Config, resolution: &Resolution, w: &Work) -> Delet
     s.failed = counts(failed);
     s.retained = retained
         .into_iter()
-        .map(|((record_label, source, reason, basis), count)| RetainedCount { record_label, source, count, reason, basis })
+        .map(
+            |((record_label, source, reason, basis), count)| RetainedCount {
+                record_label,
+                source,
+                count,
+                reason,
+                basis,
+            },
+        )
         .collect();
     if config.settings.business.sells {
         s.opt_out_offer = Some(match &config.settings.business.opt_out_url {
@@ -636,20 +807,32 @@ async fn manifest_for(
         if let Some(r) = &w.resolved {
             for &row in r.own.iter().chain(r.shared.iter()) {
                 let t = &res.rows[row].table;
-                *stores.entry(t.store.clone()).or_default().entry(t.table.clone()).or_default().entry("found").or_default() += 1;
+                *stores
+                    .entry(t.store.clone())
+                    .or_default()
+                    .entry(t.table.clone())
+                    .or_default()
+                    .entry("found")
+                    .or_default() += 1;
             }
         }
         if let Some(p) = &w.plan {
             for (&row, a) in &p.decisions {
                 let t = &res.rows[row].table;
                 let n = w.affected.get(&row).copied().unwrap_or(0);
-                let e = stores.entry(t.store.clone()).or_default().entry(t.table.clone()).or_default();
+                let e = stores
+                    .entry(t.store.clone())
+                    .or_default()
+                    .entry(t.table.clone())
+                    .or_default();
                 match a {
                     Action::Delete => *e.entry("deleted").or_default() += n,
                     Action::Mask(_) => *e.entry("masked").or_default() += n,
                     Action::Retain(x) => {
                         *e.entry("retained").or_default() += 1;
-                        *retained.entry((t.to_string(), x.name.clone(), x.basis.clone())).or_default() += 1;
+                        *retained
+                            .entry((t.to_string(), x.name.clone(), x.basis.clone()))
+                            .or_default() += 1;
                     }
                 }
             }

@@ -181,6 +181,7 @@ pub(crate) fn script(header: &str, schema: &str, tables: &[&Table]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -207,6 +207,7 @@ fn ssn_spans(text: &str, chain: &[Group], spans: &mut Vec<Span>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

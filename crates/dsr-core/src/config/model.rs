@@ -39,7 +39,10 @@ impl StoreKind {
 
     /// Whether the store is SQL.
     pub fn is_sql(self) -> bool {
-        matches!(self, StoreKind::Sqlite | StoreKind::Postgres | StoreKind::Mysql)
+        matches!(
+            self,
+            StoreKind::Sqlite | StoreKind::Postgres | StoreKind::Mysql
+        )
     }
 }
 
