@@ -92,6 +92,8 @@ struct Walker<'a> {
     cache: HashMap<LookupKey, Vec<RowId>>,
     key_types: BTreeSet<String>,
     owners_memo: HashMap<RowId, Option<BTreeSet<Identity>>>,
+    /// (table, column) → (rows indexed so far, value → rows): parent lookups without scans.
+    col_index: HashMap<(TableRef, String), (usize, HashMap<String, Vec<RowId>>)>,
     queries: usize,
 }
 
@@ -115,6 +117,7 @@ pub async fn resolve(
         cache: HashMap::new(),
         key_types,
         owners_memo: HashMap::new(),
+        col_index: HashMap::new(),
         queries: 0,
     };
     let mut reached: Vec<BTreeMap<RowId, Via>> = vec![BTreeMap::new(); requests.len()];
@@ -294,6 +297,23 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// Fetched rows of `table` whose `column` has the text `value`.
+    fn rows_with(&mut self, table: &TableRef, column: &str, value: &str) -> Vec<RowId> {
+        let (done, index) = self
+            .col_index
+            .entry((table.clone(), column.to_string()))
+            .or_insert_with(|| (0, HashMap::new()));
+        for id in *done..self.rows.len() {
+            if self.rows[id].table == *table
+                && let Some(v) = self.rows[id].record.get(column).as_text()
+            {
+                index.entry(v).or_default().push(id);
+            }
+        }
+        *done = self.rows.len();
+        index.get(value).cloned().unwrap_or_default()
+    }
+
     fn client_of(&self, row: RowId) -> Option<String> {
         let r = &self.rows[row];
         let store = self.map.store(&r.table.store)?;
@@ -353,17 +373,7 @@ impl Walker<'_> {
                 }
                 continue;
             }
-            let parents: Vec<RowId> = (0..self.rows.len())
-                .filter(|&p| {
-                    self.rows[p].table == edge.target.table
-                        && self.rows[p]
-                            .record
-                            .get(&edge.target.column)
-                            .as_text()
-                            .as_deref()
-                            == Some(v.as_str())
-                })
-                .collect();
+            let parents = self.rows_with(&edge.target.table, &edge.target.column, &v);
             if parents.is_empty() {
                 return None;
             }

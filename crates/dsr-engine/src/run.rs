@@ -155,7 +155,12 @@ pub async fn run(
             admissions.insert(id, a);
         }
     }
-    let mut statuses = vec![Status::Admitted, Status::InProgress];
+    // Partially fulfilled requests are retried: their failed stores run again.
+    let mut statuses = vec![
+        Status::Admitted,
+        Status::InProgress,
+        Status::PartiallyFulfilled,
+    ];
     if opts.dry_run {
         statuses.push(Status::Received);
     }
