@@ -84,6 +84,9 @@ enum Via {
 
 type LookupKey = (TableRef, String, String);
 
+/// Rows indexed so far, and column text → rows.
+type ColumnIndex = (usize, HashMap<String, Vec<RowId>>);
+
 struct Walker<'a> {
     map: &'a DataMap,
     connectors: &'a Connectors,
@@ -93,7 +96,7 @@ struct Walker<'a> {
     key_types: BTreeSet<String>,
     owners_memo: HashMap<RowId, Option<BTreeSet<Identity>>>,
     /// (table, column) → (rows indexed so far, value → rows): parent lookups without scans.
-    col_index: HashMap<(TableRef, String), (usize, HashMap<String, Vec<RowId>>)>,
+    col_index: HashMap<(TableRef, String), ColumnIndex>,
     queries: usize,
 }
 
