@@ -265,6 +265,20 @@ async fn a_batch_shares_queries_not_results() {
     let after = env.snapshot().await;
     assert!(!after.contains_key(&("crm.customers".into(), CARA_ID)));
     assert!(!after.contains_key(&("crm.customers".into(), DAN_ID)));
+    assert!(
+        !after.contains_key(&("crm.addresses".into(), SHARED_ADDRESS_ID)),
+        "a shared address goes once every owner is erased"
+    );
+    let (cara_answer, _) = env.report("del-cara");
+    let (dan_answer, _) = env.report("del-dan");
+    for a in [&cara_answer, &dan_answer] {
+        let v: Value = serde_json::from_str(a).unwrap();
+        let kept = v["deletion"]["retained"].as_array().unwrap();
+        assert!(
+            kept.iter().all(|r| r["record_label"] != "Postal address"),
+            "{kept:?}"
+        );
+    }
     let gone: Vec<_> = changed(&before, &after)
         .into_iter()
         .filter(|(t, id)| t == "crm.customers" && *id != CARA_ID && *id != DAN_ID)

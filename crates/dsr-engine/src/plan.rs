@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use dsr_core::config::{DataMap, EdgeKind, EraseAction, TableRef};
 use dsr_core::exemption::{Exemptions, Retention};
 use dsr_core::mask::MaskStrategy;
-use dsr_core::request::Request;
+use dsr_core::request::{Identity, Request};
 use dsr_core::value::Value;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What happens to one record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -218,4 +218,85 @@ pub fn ops_in_order<'a>(
         ops.sort_by_key(|(r, _)| (pos(&resolution.rows[*r].table), *r));
     }
     per_store
+}
+
+/// Shared records whose every owner is erased in this same batch: without this pass they
+/// would be kept "while another owner remains" by each request and outlive all their owners.
+///
+/// `plans` holds, per deletion request in run order, its subject keys and plan. A shared
+/// record is deleted when the union of the keys of the requests sharing it covers its whole
+/// owner set and, in each of those plans, every record pointing to it is deleted. The op goes
+/// to the *last* such request, so within one store transaction the other owners' pointing
+/// records are already gone when it runs. Returns `(row, deleting plan index)` per plan for
+/// the rows another plan deletes on its behalf.
+pub fn settle_shared(
+    map: &DataMap,
+    resolution: &Resolution,
+    plans: &mut [(BTreeSet<Identity>, RequestPlan)],
+) -> Vec<Vec<(RowId, usize)>> {
+    let mut by_other: Vec<Vec<(RowId, usize)>> = vec![Vec::new(); plans.len()];
+    let mut to_delete: Vec<(usize, RowId)> = Vec::new();
+    let mut seen: BTreeSet<RowId> = BTreeSet::new();
+    for (_, plan) in plans.iter() {
+        for (&r, a) in &plan.decisions {
+            let Action::Retain(x) = a else { continue };
+            if x.name != SHARED || !seen.insert(r) {
+                continue;
+            }
+            let Some(owners) = resolution.shared_owners.get(&r) else {
+                continue;
+            };
+            let co: Vec<usize> = (0..plans.len())
+                .filter(|&j| plans[j].0.iter().any(|k| owners.contains(k)))
+                .collect();
+            let covered: BTreeSet<&Identity> = co.iter().flat_map(|&j| plans[j].0.iter()).collect();
+            if co.is_empty() || !owners.iter().all(|o| covered.contains(o)) {
+                continue;
+            }
+            let all_pointers_deleted = co.iter().all(|&j| {
+                pointers(map, resolution, &plans[j].1, r)
+                    .iter()
+                    .all(|a| **a == Action::Delete)
+            });
+            if !all_pointers_deleted {
+                continue;
+            }
+            let last = co[co.len() - 1];
+            to_delete.push((last, r));
+            for &j in &co {
+                if j != last {
+                    by_other[j].push((r, last));
+                }
+            }
+        }
+    }
+    for (j, r) in to_delete {
+        plans[j].1.decisions.insert(r, Action::Delete);
+    }
+    by_other
+}
+
+/// Actions of the records in `plan` that point to row `target` through a relation.
+fn pointers<'a>(
+    map: &DataMap,
+    resolution: &Resolution,
+    plan: &'a RequestPlan,
+    target: RowId,
+) -> Vec<&'a Action> {
+    let t = &resolution.rows[target];
+    plan.decisions
+        .iter()
+        .filter(|(q, _)| {
+            let row = &resolution.rows[**q];
+            map.table(&row.table).is_some_and(|tm| {
+                tm.columns.iter().any(|c| {
+                    c.edge.as_ref().is_some_and(|e| {
+                        e.target.table == t.table
+                            && same(row.record.get(&c.name), t.record.get(&e.target.column))
+                    })
+                })
+            })
+        })
+        .map(|(_, a)| a)
+        .collect()
 }

@@ -74,6 +74,8 @@ pub struct Resolution {
     pub requests: Vec<Resolved>,
     /// Store queries issued.
     pub queries: usize,
+    /// Owner sets of the rows some request shares with another subject.
+    pub shared_owners: BTreeMap<RowId, BTreeSet<Identity>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +180,7 @@ pub async fn resolve(
         wanted = next;
     }
     let mut out = Vec::new();
+    let mut shared_owners = BTreeMap::new();
     for (ri, req) in requests.iter().enumerate() {
         let mut res = Resolved {
             request_id: req.id.clone(),
@@ -196,7 +199,12 @@ pub async fn resolve(
         for &row in reached[ri].keys() {
             match w.class(row, &keys[ri]) {
                 Class::Own => res.own.push(row),
-                Class::Shared => res.shared.push(row),
+                Class::Shared => {
+                    res.shared.push(row);
+                    if let Some(o) = w.owners(row, 0) {
+                        shared_owners.insert(row, o);
+                    }
+                }
                 Class::Client(c) => {
                     res.clients.insert(c);
                 }
@@ -209,6 +217,7 @@ pub async fn resolve(
         rows: w.rows,
         requests: out,
         queries: w.queries,
+        shared_owners,
     })
 }
 

@@ -118,6 +118,8 @@ struct Work {
     plan: Option<RequestPlan>,
     failed_stores: Vec<String>,
     affected: BTreeMap<RowId, u64>,
+    /// Shared rows another request of the batch deletes with its owner: (row, work index).
+    co_deleted: Vec<(RowId, usize)>,
 }
 
 fn new_run_id(now: DateTime<Utc>) -> String {
@@ -203,6 +205,7 @@ pub async fn run(
             plan: None,
             failed_stores: Vec::new(),
             affected: BTreeMap::new(),
+            co_deleted: Vec::new(),
         });
     }
     let denied: Vec<(String, &'static str)> = admissions
@@ -289,11 +292,11 @@ pub async fn run(
                     &w.req,
                     now,
                 );
-                w.outcome.plan = plan_lines(&resolution, &p);
                 w.plan = Some(p);
             }
         }
     }
+    settle_shared(config, &resolution, &mut work);
     let sensitive = deliver::sensitive_values(config, &resolution);
 
     if opts.dry_run {
@@ -366,6 +369,18 @@ pub async fn run(
     // Erasure, store by store: intent before the commit, outcome after, then proof.
     erase_all(config, &connectors, &resolution, &mut work, &mut log).await?;
 
+    // Shared rows deleted with their last owner count as deleted for every owner's request.
+    for j in 0..work.len() {
+        for (r, i) in work[j].co_deleted.clone() {
+            if work[i].affected.get(&r).is_some_and(|n| *n > 0) {
+                if let Some(p) = work[j].plan.as_mut() {
+                    p.decisions.insert(r, Action::Delete);
+                }
+                work[j].affected.insert(r, 1);
+            }
+        }
+    }
+
     // Answers and manifests.
     for w in &mut work {
         finish_request(
@@ -391,6 +406,31 @@ pub async fn run(
     control.finish_run(&run_id, &counts).await?;
     progress.finish();
     Ok(summary)
+}
+
+/// Lets shared rows whose every owner is erased in this batch go with the last of them.
+fn settle_shared(config: &Config, resolution: &Resolution, work: &mut [Work]) {
+    let idx: Vec<usize> = (0..work.len())
+        .filter(|&i| work[i].plan.is_some())
+        .collect();
+    let mut plans: Vec<(BTreeSet<dsr_core::request::Identity>, RequestPlan)> = idx
+        .iter()
+        .map(|&i| {
+            let keys = work[i]
+                .resolved
+                .as_ref()
+                .map(|r| r.keys.clone())
+                .unwrap_or_default();
+            (keys, work[i].plan.take().unwrap_or_default())
+        })
+        .collect();
+    let by_other = plan::settle_shared(&config.data_map, resolution, &mut plans);
+    for (k, (_, p)) in plans.into_iter().enumerate() {
+        let w = &mut work[idx[k]];
+        w.outcome.plan = plan_lines(resolution, &p);
+        w.plan = Some(p);
+        w.co_deleted = by_other[k].iter().map(|(r, j)| (*r, idx[*j])).collect();
+    }
 }
 
 fn found_counts(resolution: &Resolution, r: Option<&Resolved>) -> serde_json::Value {
@@ -865,6 +905,7 @@ async fn manifest_for(
         "stores": stores,
         "retained": retained.into_iter().map(|((table, name, basis), count)| json!({"table": table, "count": count, "reason": name, "basis": basis})).collect::<Vec<_>>(),
         "failed_stores": w.map(|w| w.failed_stores.clone()).unwrap_or_default(),
+        "deleted_with_co_owner": w.map(|w| w.co_deleted.len()).unwrap_or_default(),
         "clients_to_contact": w.map(|w| w.outcome.clients.clone()).unwrap_or_default(),
         "artifacts": artifacts,
         "disclosures_version": config.disclosures.version,
