@@ -281,6 +281,11 @@ pub fn request(id: &str, kind: &str, identities: &[(&str, &str)], level: Option<
     v
 }
 
+/// A request verified to a reasonably high degree, identified by one email.
+pub fn verified(id: &str, kind: &str, email: &str) -> Value {
+    request(id, kind, &[("email", email)], Some("reasonably_high"))
+}
+
 /// stdout + stderr of an output, as text.
 pub fn text(o: &Output) -> String {
     format!(

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use dsr_fixtures::subjects::*;
-use dsr_tests::{Db, Env, request, text, walk};
+use dsr_tests::{Db, Env, request, text, verified, walk};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -68,12 +68,7 @@ async fn deletion_removes_own_rows_keeps_exempt_and_touches_nobody_else() {
         .await;
     assert!(!ben_views.is_empty() && !ben_tickets.is_empty() && !closed_items.is_empty());
 
-    ok(&env.submit(&[request(
-        "del-ben",
-        "deletion",
-        &[("email", BEN_EMAIL)],
-        Some("reasonably_high"),
-    )]));
+    ok(&env.submit(&[verified("del-ben", "deletion", BEN_EMAIL)]));
     ok(&env.run());
     assert!(status_of(&env, "del-ben").contains("fulfilled"));
     let after = env.snapshot().await;
@@ -172,12 +167,7 @@ async fn deletion_removes_own_rows_keeps_exempt_and_touches_nobody_else() {
 async fn erasing_cara_keeps_dans_card_and_the_shared_address() {
     let env = Env::new(FILLER).await;
     // Her access report shows her own card only.
-    ok(&env.submit(&[request(
-        "acc-cara",
-        "access",
-        &[("email", CARA_EMAIL)],
-        Some("reasonably_high"),
-    )]));
+    ok(&env.submit(&[verified("acc-cara", "access", CARA_EMAIL)]));
     ok(&env.run());
     let (json, _) = env.report("acc-cara");
     let r: Value = serde_json::from_str(&json).unwrap();
@@ -192,12 +182,7 @@ async fn erasing_cara_keeps_dans_card_and_the_shared_address() {
     assert!(!json.contains(DAN_EMAIL) && !json.contains(DAN_NAME));
 
     let before = env.snapshot().await;
-    ok(&env.submit(&[request(
-        "del-cara",
-        "deletion",
-        &[("email", CARA_EMAIL)],
-        Some("reasonably_high"),
-    )]));
+    ok(&env.submit(&[verified("del-cara", "deletion", CARA_EMAIL)]));
     ok(&env.run());
     let after = env.snapshot().await;
     for k in [
@@ -224,18 +209,8 @@ async fn erasing_cara_keeps_dans_card_and_the_shared_address() {
 async fn a_batch_shares_queries_not_results() {
     let env = Env::new(FILLER).await;
     ok(&env.submit(&[
-        request(
-            "acc-cara",
-            "access",
-            &[("email", CARA_EMAIL)],
-            Some("reasonably_high"),
-        ),
-        request(
-            "acc-dan",
-            "access",
-            &[("email", DAN_EMAIL)],
-            Some("reasonably_high"),
-        ),
+        verified("acc-cara", "access", CARA_EMAIL),
+        verified("acc-dan", "access", DAN_EMAIL),
     ]));
     ok(&env.run());
     let (cara, _) = env.report("acc-cara");
@@ -248,18 +223,8 @@ async fn a_batch_shares_queries_not_results() {
     // Deleting both in one batch: each loses exactly their own rows.
     let before = env.snapshot().await;
     ok(&env.submit(&[
-        request(
-            "del-cara",
-            "deletion",
-            &[("email", CARA_EMAIL)],
-            Some("reasonably_high"),
-        ),
-        request(
-            "del-dan",
-            "deletion",
-            &[("email", DAN_EMAIL)],
-            Some("reasonably_high"),
-        ),
+        verified("del-cara", "deletion", CARA_EMAIL),
+        verified("del-dan", "deletion", DAN_EMAIL),
     ]));
     ok(&env.run());
     let after = env.snapshot().await;
@@ -317,12 +282,7 @@ async fn household_phone_and_mixed_identities_never_merge_people() {
         .ids_where(Db::Crm, "orders", "customer_id", KIM_ID)
         .await;
     assert!(!kim_orders.is_empty());
-    ok(&env.submit(&[request(
-        "del-jon",
-        "deletion",
-        &[("email", JON_EMAIL)],
-        Some("reasonably_high"),
-    )]));
+    ok(&env.submit(&[verified("del-jon", "deletion", JON_EMAIL)]));
     ok(&env.run());
     let after = env.snapshot().await;
     assert!(!after.contains_key(&("crm.customers".into(), JON_ID)));
@@ -355,18 +315,8 @@ async fn legal_hold_keeps_everything_and_dry_run_changes_nothing() {
     let env = Env::new(FILLER).await;
     let before = env.snapshot().await;
     ok(&env.submit(&[
-        request(
-            "del-lou",
-            "deletion",
-            &[("email", LOU_EMAIL)],
-            Some("reasonably_high"),
-        ),
-        request(
-            "del-ben",
-            "deletion",
-            &[("email", BEN_EMAIL)],
-            Some("reasonably_high"),
-        ),
+        verified("del-lou", "deletion", LOU_EMAIL),
+        verified("del-ben", "deletion", BEN_EMAIL),
     ]));
     let dry = env.dsr(&[
         "run",
@@ -426,15 +376,7 @@ async fn check_names_a_missing_column_and_run_refuses_to_delete() {
         "--config",
         cfg.to_str().unwrap(),
         "submit",
-        &write(
-            &env,
-            &request(
-                "del-ben",
-                "deletion",
-                &[("email", BEN_EMAIL)],
-                Some("reasonably_high"),
-            ),
-        ),
+        &write(&env, &verified("del-ben", "deletion", BEN_EMAIL)),
     ]));
     let r = env.dsr(&["--config", cfg.to_str().unwrap(), "run", "--job", "nightly"]);
     assert!(!r.status.success(), "run must refuse: {}", text(&r));
@@ -446,18 +388,8 @@ async fn check_names_a_missing_column_and_run_refuses_to_delete() {
 async fn evidence_verify_names_the_first_bad_place() {
     let env = Env::new(FILLER).await;
     ok(&env.submit(&[
-        request(
-            "acc-ana",
-            "access",
-            &[("email", ANA_EMAIL)],
-            Some("reasonably_high"),
-        ),
-        request(
-            "del-ben",
-            "deletion",
-            &[("email", BEN_EMAIL)],
-            Some("reasonably_high"),
-        ),
+        verified("acc-ana", "access", ANA_EMAIL),
+        verified("del-ben", "deletion", BEN_EMAIL),
     ]));
     ok(&env.run());
     let ev = env.evidence();

@@ -160,13 +160,7 @@ impl Request {
     /// Parses and validates one request from JSON. `identity_types` maps each identity type the
     /// configuration declares to its normaliser; any other type is refused.
     pub fn from_json(json: &str, identity_types: &BTreeMap<String, Normalizer>) -> Result<Request> {
-        let raw: RawRequest = serde_json::from_str(json).map_err(|e| {
-            // serde_json messages cite positions and field names, never values.
-            Error::request(
-                "(body)",
-                format!("malformed request JSON: {}", safe_json_error(&e)),
-            )
-        })?;
+        let raw: RawRequest = decode(&mut serde_json::Deserializer::from_str(json), "")?;
         Self::from_raw(raw, identity_types)
     }
 
@@ -175,12 +169,7 @@ impl Request {
         value: serde_json::Value,
         identity_types: &BTreeMap<String, Normalizer>,
     ) -> Result<Request> {
-        let raw: RawRequest = serde_json::from_value(value).map_err(|e| {
-            Error::request(
-                "(body)",
-                format!("malformed request JSON: {}", safe_json_error(&e)),
-            )
-        })?;
+        let raw: RawRequest = decode(value, "")?;
         Self::from_raw(raw, identity_types)
     }
 
@@ -252,12 +241,7 @@ impl Request {
         }
         let verification = match raw.verification {
             None | Some(serde_json::Value::Null) => None,
-            Some(v) => Some(serde_json::from_value::<Verification>(v).map_err(|e| {
-                Error::request(
-                    "verification",
-                    format!("malformed: {}", safe_json_error(&e)),
-                )
-            })?),
+            Some(v) => Some(decode::<Verification, _>(v, "verification")?),
         };
         if verification.is_none() && kind != RequestKind::OptOut {
             return Err(Error::request(
@@ -289,6 +273,27 @@ impl Request {
     }
 }
 
+/// Decodes `T`, naming the JSON path of the first problem (`verification.level`) in the error.
+fn decode<'de, T, D>(de: D, prefix: &str) -> Result<T>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+{
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match (prefix.is_empty(), path == ".") {
+            (true, true) => "(body)".to_string(),
+            (true, false) => path,
+            (false, true) => prefix.to_string(),
+            (false, false) => format!("{prefix}.{path}"),
+        };
+        Error::request(
+            field,
+            format!("malformed request JSON: {}", safe_json_error(e.inner())),
+        )
+    })
+}
+
 /// A serde_json error reduced to its category and position: the message of an
 /// `invalid value` error may quote the offending input, so it is never passed on.
 fn safe_json_error(e: &serde_json::Error) -> String {
@@ -314,7 +319,11 @@ fn safe_json_error(e: &serde_json::Error) -> String {
         serde_json::error::Category::Data => "wrong type or value",
         serde_json::error::Category::Io => "read error",
     };
-    format!("{class} at line {} column {}", e.line(), e.column())
+    if e.line() == 0 {
+        class.to_string()
+    } else {
+        format!("{class} at line {} column {}", e.line(), e.column())
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +359,13 @@ mod tests {
     fn refuses_bad_input_naming_the_field() {
         assert!(err("{not json").contains("malformed"));
         assert!(err(&OK.replace("deletion", "erase")).contains("kind"));
+        let typed = err(&OK.replace(r#""deletion""#, "5"));
+        assert!(typed.contains("kind:") && !typed.contains('5'), "{typed}");
+        let level = err(&OK.replace("reasonably_high", "super"));
+        assert!(
+            level.contains("verification.level") && !level.contains("super"),
+            "{level}"
+        );
         assert!(
             err(&OK.replace(r#""type":"email""#, r#""type":"passport""#))
                 .contains("subject.identities[0].type")

@@ -95,6 +95,24 @@ pub struct RequestOutcome {
     pub plan: Vec<PlanLine>,
 }
 
+impl RequestOutcome {
+    fn new(id: &str, kind: RequestKind) -> RequestOutcome {
+        RequestOutcome {
+            id: id.to_string(),
+            kind: kind.key().to_string(),
+            status: String::new(),
+            reason: None,
+            found: 0,
+            deleted: 0,
+            masked: 0,
+            retained: 0,
+            clients: Vec::new(),
+            report: None,
+            plan: Vec::new(),
+        }
+    }
+}
+
 /// The outcome of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
@@ -186,19 +204,7 @@ pub async fn run(
             ),
         };
         work.push(Work {
-            outcome: RequestOutcome {
-                id: s.request.id.clone(),
-                kind: s.request.kind.key().to_string(),
-                status: String::new(),
-                reason: None,
-                found: 0,
-                deleted: 0,
-                masked: 0,
-                retained: 0,
-                clients: Vec::new(),
-                report: None,
-                plan: Vec::new(),
-            },
+            outcome: RequestOutcome::new(&s.request.id, s.request.kind),
             req: s.request,
             categories_only,
             resolved: None,
@@ -223,24 +229,13 @@ pub async fn run(
         requests: Vec::new(),
     };
     for (id, reason) in &denied {
-        let kind = control
-            .get(id)
-            .await?
-            .map(|s| s.request.kind.key().to_string())
-            .unwrap_or_default();
-        summary.requests.push(RequestOutcome {
-            id: id.clone(),
-            kind,
-            status: Status::Denied.key().into(),
-            reason: Some((*reason).into()),
-            found: 0,
-            deleted: 0,
-            masked: 0,
-            retained: 0,
-            clients: Vec::new(),
-            report: None,
-            plan: Vec::new(),
-        });
+        let Some(stored) = control.get(id).await? else {
+            continue;
+        };
+        let mut o = RequestOutcome::new(id, stored.request.kind);
+        o.status = Status::Denied.key().into();
+        o.reason = Some((*reason).into());
+        summary.requests.push(o);
     }
     if work.is_empty() && denied.is_empty() {
         return Ok(summary);
