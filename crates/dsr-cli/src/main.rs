@@ -279,5 +279,10 @@ async fn status(config_dir: &std::path::Path, id: Option<String>) -> Result<Exit
         }
     }
     control.close().await;
+    if let Some(id) = id
+        && !all.iter().any(|s| s.request.id == id)
+    {
+        bail!("no request with id {id}");
+    }
     Ok(ExitCode::SUCCESS)
 }

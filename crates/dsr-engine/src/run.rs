@@ -400,6 +400,7 @@ pub async fn run(
     log.append("run_finished", None, counts.clone()).await?;
     control.finish_run(&run_id, &counts).await?;
     progress.finish();
+    summary.requests.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(summary)
 }
 
