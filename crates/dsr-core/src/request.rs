@@ -243,6 +243,17 @@ impl Request {
             None | Some(serde_json::Value::Null) => None,
             Some(v) => Some(decode::<Verification, _>(v, "verification")?),
         };
+        // The method is a label such as `email+phone+last4`: it goes into evidence, so it may
+        // not carry free text (which could hold PI).
+        if let Some(v) = &verification {
+            let ok = |c: char| c.is_ascii_alphanumeric() || "_+.:-".contains(c);
+            if v.method.is_empty() || v.method.len() > 64 || !v.method.chars().all(ok) {
+                return Err(Error::request(
+                    "verification.method",
+                    "must be a label of 1-64 characters of A-Z a-z 0-9 _ + . : - (e.g. email+phone+last4)",
+                ));
+            }
+        }
         if verification.is_none() && kind != RequestKind::OptOut {
             return Err(Error::request(
                 "verification",
@@ -361,6 +372,11 @@ mod tests {
         assert!(err(&OK.replace("deletion", "erase")).contains("kind"));
         let typed = err(&OK.replace(r#""deletion""#, "5"));
         assert!(typed.contains("kind:") && !typed.contains('5'), "{typed}");
+        let method = err(&OK.replace("email+phone", "called ana@example.com"));
+        assert!(
+            method.contains("verification.method") && !method.contains("ana@"),
+            "{method}"
+        );
         let level = err(&OK.replace("reasonably_high", "super"));
         assert!(
             level.contains("verification.level") && !level.contains("super"),

@@ -8,8 +8,11 @@
 //! * a forbidden value of 6 or more characters occurs inside any string scalar or object key,
 //!
 //! comparing case-insensitively. Values shorter than 3 characters are ignored: they would match
-//! ordinary words and counts. The guard never reveals which value matched.
+//! ordinary words and counts. A match that lies inside a long hexadecimal token (a SHA-256 or
+//! HMAC digest, 32+ hex digits) is not a leak — a customer id `100023` occurs by chance in one
+//! digest of a few thousand — and is ignored. The guard never reveals which value matched.
 
+use aho_corasick::AhoCorasick;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -24,8 +27,14 @@ const MIN_SUBSTRING_LEN: usize = 6;
 #[derive(Clone, Default)]
 pub struct Guard {
     exact: HashSet<String>,
-    substrings: Vec<String>,
+    /// One automaton over every value searched for inside strings.
+    substrings: Option<AhoCorasick>,
+    /// The automaton could not be built: refuse every string (fail closed).
+    refuse_all: bool,
 }
+
+/// Shortest run of hex digits treated as a digest.
+const DIGEST_MIN_HEX: usize = 32;
 
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,13 +53,24 @@ impl Guard {
                 exact.insert(v);
             }
         }
-        let mut substrings: Vec<String> = exact
+        let patterns: Vec<&String> = exact
             .iter()
             .filter(|v| v.chars().count() >= MIN_SUBSTRING_LEN)
-            .cloned()
             .collect();
-        substrings.sort();
-        Guard { exact, substrings }
+        // Building fails only for absurd pattern sets; then every string is refused.
+        let (substrings, refuse_all) = if patterns.is_empty() {
+            (None, false)
+        } else {
+            match AhoCorasick::new(patterns) {
+                Ok(ac) => (Some(ac), false),
+                Err(_) => (None, true),
+            }
+        };
+        Guard {
+            exact,
+            substrings,
+            refuse_all,
+        }
     }
 
     /// Number of values guarded.
@@ -93,8 +113,34 @@ impl Guard {
             return true;
         }
         let s = s.to_lowercase();
-        !self.exact.contains(&s) && !self.substrings.iter().any(|v| s.contains(v.as_str()))
+        if self.refuse_all || self.exact.contains(&s) {
+            return false;
+        }
+        let Some(ac) = &self.substrings else {
+            return true;
+        };
+        ac.find_overlapping_iter(&s)
+            .all(|m| inside_digest(&s, m.start(), m.end()))
     }
+}
+
+/// Whether `s[start..end]` lies inside a run of 32+ hex digits (a digest), so a match there is
+/// chance, not a leak.
+fn inside_digest(s: &str, start: usize, end: usize) -> bool {
+    let b = s.as_bytes();
+    let is_hex = |c: u8| c.is_ascii_hexdigit();
+    if !b[start..end].iter().all(|&c| is_hex(c)) {
+        return false;
+    }
+    let mut lo = start;
+    while lo > 0 && is_hex(b[lo - 1]) {
+        lo -= 1;
+    }
+    let mut hi = end;
+    while hi < b.len() && is_hex(b[hi]) {
+        hi += 1;
+    }
+    hi - lo >= DIGEST_MIN_HEX
 }
 
 #[cfg(test)]
@@ -134,6 +180,20 @@ mod tests {
         assert!(!g.permits(&json!({"note": "mail to ANA@example.COM please"})));
         assert!(!g.permits(&json!({"note": "ssn 123-45-6789."})));
         assert!(!g.permits(&json!({"note": "call 5550123"})));
+    }
+
+    #[test]
+    fn chance_matches_inside_digests_are_not_leaks() {
+        let g = Guard::new(["100023".to_string(), "d4471123".to_string()]);
+        let digest = format!("{}100023{}", "a".repeat(20), "b".repeat(20));
+        assert!(g.permits(&json!({"keys_sha256": digest})));
+        assert!(g.permits(
+            &json!({"subject": format!("hmac:{}d4471123{}", "0".repeat(12), "f".repeat(12))})
+        ));
+        assert!(!g.permits(&json!({"note": "customer 100023 erased"})));
+        assert!(!g.permits(&json!({"note": "id-100023-x"})));
+        // A short hex-looking run is not a digest.
+        assert!(!g.permits(&json!({"note": "ab100023cd"})));
     }
 
     #[test]
