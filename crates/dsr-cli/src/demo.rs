@@ -1,7 +1,7 @@
 //! `dsr demo`: a fresh SQLite estate, the sample requests, one nightly run, a summary.
 
 use anyhow::{Context, Result};
-use dsr_connector_sql::SqliteConnector;
+use dsr_connector_sql::SqlConnector;
 use dsr_core::request::RequestKind;
 use dsr_engine::control::ControlDb;
 use dsr_engine::run::{RunOptions, run};
@@ -19,8 +19,8 @@ pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<Exit
     let estate = dsr_fixtures::estate(now, subjects);
     let crm = format!("sqlite://{}", out.join("crm.db").display());
     let support = format!("sqlite://{}", out.join("support.db").display());
-    SqliteConnector::run_script(&crm, &estate.crm_sql).await?;
-    SqliteConnector::run_script(&support, &estate.support_sql).await?;
+    SqlConnector::run_script(&crm, &estate.crm_sql).await?;
+    SqlConnector::run_script(&support, &estate.support_sql).await?;
     let vars: Vec<(&str, String)> = vec![
         ("DSR_CRM_URL", crm),
         ("DSR_SUPPORT_URL", support),

@@ -1,19 +1,22 @@
 //! `dsr-connector-sql`: SQL stores behind the [`dsr_core::connector::Connector`] trait.
 //!
-//! One crate, one module per dialect for what differs:
-//! * [`dialect`]: the SQL text every dialect shares (batched lookups, key predicates), built
-//!   from a small [`dialect::Dialect`] trait (identifier quoting, placeholders, normalisation
-//!   expressions, parameter limits).
-//! * [`sqlite`]: SQLite through sqlx (the embedded default). PostgreSQL and MariaDB follow the
-//!   same shape.
+//! One crate, one implementation, a module per thing that differs:
+//! * [`dialect`]: statement text — identifier quoting, placeholders, `IN (…)` versus
+//!   `= ANY($1)`, normalisation under a binary collation, reading every column as text.
+//! * [`driver`]: the glue per sqlx driver (bind text, read text, read the live schema).
+//! * [`connector`]: [`SqlConnector`], the logic written once: batched lookups, one
+//!   transaction per erase with a savepoint per request, re-query by key.
+//! * [`conformance`]: the suite every dialect's tests run.
 //!
 //! Every value reaches the database as a bound parameter; identifiers come only from the
-//! validated data map and are always quoted. Lookups compare a normalised column with exact
-//! equality (`IN (…)`), never `LIKE`.
+//! validated data map and are always quoted. Database errors are reduced to their SQLSTATE and
+//! constraint kind (see [`error`]): a message or `DETAIL` may quote values and never leaves.
 
+pub mod conformance;
+pub mod connector;
 pub mod dialect;
-mod error;
-pub mod sqlite;
+pub mod driver;
+pub mod error;
 
+pub use connector::{SqlConnector, scheme_of};
 pub use error::Error;
-pub use sqlite::SqliteConnector;

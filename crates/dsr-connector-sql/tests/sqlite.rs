@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use dsr_connector_sql::SqliteConnector;
+use dsr_connector_sql::SqlConnector;
 use dsr_core::config::{ColumnMap, EraseAction, IdentityRole, TableMap, TableRef};
 use dsr_core::connector::{Connector, EraseGroup, EraseOp, FindQuery};
 use dsr_core::identity::Normalizer;
@@ -52,20 +52,20 @@ fn people() -> TableMap {
     }
 }
 
-async fn setup() -> (tempfile::TempDir, SqliteConnector) {
+async fn setup() -> (tempfile::TempDir, SqlConnector) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    SqliteConnector::run_script(&url, SCHEMA).await.unwrap();
-    let c = SqliteConnector::connect("s", &url).await.unwrap();
+    SqlConnector::run_script(&url, SCHEMA).await.unwrap();
+    let c = SqlConnector::connect("s", &url).await.unwrap();
     (dir, c)
 }
 
 fn ids(found: &[dsr_core::connector::Found]) -> Vec<i64> {
     let mut v: Vec<i64> = found
         .iter()
-        .map(|f| match f.record.key[0] {
-            Value::Int(i) => i,
-            _ => panic!("key"),
+        .map(|f| match &f.record.key[0] {
+            Value::Text(t) => t.parse().expect("numeric key"),
+            other => panic!("key {other:?}"),
         })
         .collect();
     v.sort();
@@ -213,7 +213,7 @@ async fn describe_reports_columns_and_keys() {
 async fn a_missing_store_file_is_an_error_not_a_new_database() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("absent.db").display());
-    let e = SqliteConnector::connect("absent", &url)
+    let e = SqlConnector::connect("absent", &url)
         .await
         .err()
         .expect("must fail");

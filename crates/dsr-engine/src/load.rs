@@ -1,7 +1,7 @@
 //! Reading configuration and job files from disk, and connecting to stores.
 
 use crate::error::{Error, Result};
-use dsr_connector_sql::SqliteConnector;
+use dsr_connector_sql::SqlConnector;
 use dsr_core::config::{Config, DataMap, SourceFile, StoreKind};
 use dsr_core::connector::Connector;
 use serde::Deserialize;
@@ -108,7 +108,22 @@ pub async fn connect(map: &DataMap) -> Result<Connectors> {
     let mut out: Connectors = BTreeMap::new();
     for s in &map.stores {
         let c: Arc<dyn Connector> = match s.kind {
-            StoreKind::Sqlite => Arc::new(SqliteConnector::connect(&s.name, &s.url).await?),
+            StoreKind::Sqlite | StoreKind::Postgres | StoreKind::Mysql => {
+                let want = match s.kind {
+                    StoreKind::Sqlite => "sqlite",
+                    StoreKind::Postgres => "postgres",
+                    _ => "mysql",
+                };
+                if dsr_connector_sql::scheme_of(&s.url) != Some(want) {
+                    return Err(Error::Store(dsr_core::StoreError {
+                        store: s.name.clone(),
+                        table: None,
+                        code: "config".into(),
+                        message: format!("store kind {want} needs a {want}: URL"),
+                    }));
+                }
+                Arc::new(SqlConnector::connect(&s.name, &s.url).await?)
+            }
             other => {
                 return Err(Error::Store(dsr_core::StoreError {
                     store: s.name.clone(),

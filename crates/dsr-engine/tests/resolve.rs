@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use dsr_connector_sql::SqliteConnector;
+use dsr_connector_sql::SqlConnector;
 use dsr_core::config::{Config, SourceFile};
 use dsr_core::request::Request;
 use dsr_engine::load::{check_live, connect};
@@ -104,8 +104,8 @@ async fn estate(subjects: i64) -> Estate {
             ));
         }
     }
-    SqliteConnector::run_script(&main, &sql).await.unwrap();
-    SqliteConnector::run_script(&partner, &psql).await.unwrap();
+    SqlConnector::run_script(&main, &sql).await.unwrap();
+    SqlConnector::run_script(&partner, &psql).await.unwrap();
     let files = [
         ("dsr.toml", DSR),
         ("disclosures.toml", DISCLOSURES),
