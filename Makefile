@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help demo test build fmt fmt-check lint unit clean
+.PHONY: help demo test build fmt fmt-check lint unit services clean
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -13,7 +13,10 @@ build: ## Build every crate
 demo: ## Fresh SQLite estate, the sample requests, one nightly run (output under var/demo)
 	$(CARGO) run --quiet -p dsr-cli --bin dsr -- demo --out var/demo
 
-test: fmt-check lint unit ## Formatting, clippy -D warnings, every test
+test: fmt-check lint services unit ## Formatting, clippy -D warnings, every test (starts PostgreSQL/MariaDB if down)
+
+services: ## Make sure PostgreSQL and MariaDB answer on 127.0.0.1 (start them if down)
+	./scripts/services.sh
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -110,7 +110,7 @@ impl Driver for sqlx::Postgres {
         let rows = sqlx::query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod),
                     CASE WHEN a.attnotnull THEN '1' ELSE '0' END,
-                    COALESCE((SELECT array_position(i.indkey::int2[], a.attnum)::text
+                    COALESCE((SELECT array_position(string_to_array(i.indkey::text, ' ')::int2[], a.attnum)::text
                                 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), '0')
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid

@@ -17,6 +17,7 @@ pub mod connector;
 pub mod dialect;
 pub mod driver;
 pub mod error;
+pub mod testing;
 
 pub use connector::{SqlConnector, scheme_of};
 pub use error::Error;

@@ -54,7 +54,13 @@ pub fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
                 .map(|d| d.to_utc())
                 .ok()
                 .or_else(|| {
-                    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+                    // PostgreSQL's timestamptz text: `2026-11-01 10:00:00.5+00`.
+                    DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
+                        .map(|d| d.to_utc())
+                        .ok()
+                })
+                .or_else(|| {
+                    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
                         .ok()
                         .map(|d| d.and_utc())
                 })
@@ -238,6 +244,17 @@ mod tests {
             ]),
             now
         ));
+        for text in [
+            "2026-11-01 10:00:00+00",
+            "2026-11-01 10:00:00.25+02",
+            "2026-11-01 10:00:00.123456",
+            "2026-11-01T10:00:00Z",
+        ] {
+            assert!(
+                parse_timestamp(&Value::Text(text.into())).is_some(),
+                "{text}"
+            );
+        }
         let f = Condition::Column {
             column: "fraud_flag".into(),
             test: Test::IsTrue(true),
