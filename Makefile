@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help demo test build fmt fmt-check lint unit services clean
+.PHONY: help demo demo-servers test build fmt fmt-check lint unit services clean
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ build: ## Build every crate
 
 demo: ## Fresh SQLite estate, the sample requests, one nightly run (output under var/demo)
 	$(CARGO) run --quiet -p dsr-cli --bin dsr -- demo --out var/demo
+
+demo-servers: ## The same demo with crm on PostgreSQL and support on MariaDB (output under var/demo-servers)
+	./scripts/demo-servers.sh
 
 test: fmt-check lint services unit ## Formatting, clippy -D warnings, every test (starts PostgreSQL/MariaDB if down)
 

@@ -14,7 +14,7 @@ wait_for() { # name, check command
 }
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q; }
-my_up() { mysqladmin -h 127.0.0.1 -P 3306 -uroot ping --silent; }
+my_up() { mysqladmin -h 127.0.0.1 -P 3306 -uroot ping --silent >/dev/null; }
 
 if ! pg_up 2>/dev/null; then
   echo "PostgreSQL: starting"

@@ -5,25 +5,55 @@ use dsr_connector_sql::SqlConnector;
 use dsr_core::request::RequestKind;
 use dsr_engine::control::ControlDb;
 use dsr_engine::run::{RunOptions, run};
+use dsr_fixtures::Flavor;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Runs the demo under `out` (wiped first) with the config at `config_dir`.
-pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<ExitCode> {
+/// Runs the demo under `out` (wiped first) with the config at `config_dir`. The `crm` and
+/// `support` stores are SQLite files under `out` unless URLs of empty server databases are
+/// given; then the store files' `kind` is set to match, in a copy of the config under `out`.
+pub async fn demo(
+    config_dir: &Path,
+    out: &Path,
+    subjects: usize,
+    crm_url: Option<String>,
+    support_url: Option<String>,
+) -> Result<ExitCode> {
     if out.exists() {
         std::fs::remove_dir_all(out).with_context(|| format!("cannot clear {}", out.display()))?;
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let out = out.canonicalize()?;
     let now = chrono::Utc::now();
-    let estate = dsr_fixtures::estate(now, subjects);
-    let crm = format!("sqlite://{}", out.join("crm.db").display());
-    let support = format!("sqlite://{}", out.join("support.db").display());
-    SqlConnector::run_script(&crm, &estate.crm_sql).await?;
-    SqlConnector::run_script(&support, &estate.support_sql).await?;
+    let crm = crm_url.unwrap_or_else(|| format!("sqlite://{}", out.join("crm.db").display()));
+    let support =
+        support_url.unwrap_or_else(|| format!("sqlite://{}", out.join("support.db").display()));
+    let flavor = |url: &str| {
+        Flavor::of_url(url).with_context(|| "store URLs must be sqlite:, postgres: or mysql:")
+    };
+    let (crm_flavor, support_flavor) = (flavor(&crm)?, flavor(&support)?);
+    let estate = dsr_fixtures::estate_for(now, subjects, crm_flavor, support_flavor);
+    SqlConnector::run_script(&crm, &estate.crm_sql)
+        .await
+        .context("loading the crm estate (the database must be empty)")?;
+    SqlConnector::run_script(&support, &estate.support_sql)
+        .await
+        .context("loading the support estate (the database must be empty)")?;
+    let config_dir = if crm_flavor == Flavor::Sqlite && support_flavor == Flavor::Sqlite {
+        config_dir.to_path_buf()
+    } else {
+        let copy = out.join("config");
+        copy_config(
+            config_dir,
+            &copy,
+            &[("crm.toml", crm_flavor), ("support.toml", support_flavor)],
+        )?;
+        copy
+    };
+    let config_dir = config_dir.as_path();
     let vars: Vec<(&str, String)> = vec![
-        ("DSR_CRM_URL", crm),
-        ("DSR_SUPPORT_URL", support),
+        ("DSR_CRM_URL", crm.clone()),
+        ("DSR_SUPPORT_URL", support.clone()),
         (
             "DSR_CONTROL_DB",
             format!("sqlite://{}", out.join("control.db").display()),
@@ -47,9 +77,9 @@ pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<Exit
     let control = ControlDb::open(&config.settings.control_db).await?;
     let requests = dsr_fixtures::requests(now);
     println!(
-        "estate: {} (crm.db, support.db; {} filler subjects)",
-        out.display(),
-        subjects
+        "estate: crm {}, support {} ({subjects} filler subjects)",
+        redact_url(&crm),
+        redact_url(&support)
     );
     for (name, body) in &requests {
         let (req, _) = dsr_engine::admission::submit(&config, &control, &body.to_string())
@@ -79,4 +109,43 @@ pub async fn demo(config_dir: &Path, out: &Path, subjects: usize) -> Result<Exit
         out.join("evidence").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Copies the config directory, setting the `kind` of the named store files.
+fn copy_config(from: &Path, to: &Path, kinds: &[(&str, Flavor)]) -> Result<()> {
+    std::fs::create_dir_all(to.join("stores"))?;
+    for entry in std::fs::read_dir(from)?.chain(std::fs::read_dir(from.join("stores"))?) {
+        let entry = entry?;
+        let path = entry.path();
+        if !path.is_file() {
+            continue;
+        }
+        let rel = path.strip_prefix(from)?;
+        let mut text = std::fs::read_to_string(&path)?;
+        if let Some((_, flavor)) = kinds
+            .iter()
+            .find(|(name, _)| rel == Path::new("stores").join(name))
+        {
+            let kind = match flavor {
+                Flavor::Sqlite => "sqlite",
+                Flavor::Postgres => "postgres",
+                Flavor::MySql => "mysql",
+            };
+            text = text.replace("kind = \"sqlite\"", &format!("kind = \"{kind}\""));
+        }
+        std::fs::write(to.join(rel), text)?;
+    }
+    Ok(())
+}
+
+/// A URL without its password, for printing.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
 }

@@ -86,6 +86,13 @@ enum Command {
         /// Filler subjects besides the special ones.
         #[arg(long, default_value_t = dsr_fixtures::DEFAULT_FILLER)]
         subjects: usize,
+        /// Put the `crm` store in this (empty) database instead of a SQLite file
+        /// (`postgres://…`, `mysql://…`).
+        #[arg(long)]
+        crm_url: Option<String>,
+        /// Put the `support` store in this (empty) database instead of a SQLite file.
+        #[arg(long)]
+        support_url: Option<String>,
     },
 }
 
@@ -178,7 +185,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Err(e) => bail!("evidence verification failed: {e}"),
         },
-        Command::Demo { out, subjects } => demo::demo(&cli.config, &out, subjects).await,
+        Command::Demo {
+            out,
+            subjects,
+            crm_url,
+            support_url,
+        } => demo::demo(&cli.config, &out, subjects, crm_url, support_url).await,
     }
 }
 

@@ -24,9 +24,56 @@ pub struct Estate {
     pub support_sql: String,
 }
 
+/// The SQL flavour a database script is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// SQLite (also valid PostgreSQL).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL / MariaDB (indexed text is `VARCHAR`, foreign keys are table constraints).
+    MySql,
+}
+
+impl Flavor {
+    /// The flavour of a database URL (`sqlite:`, `postgres:`, `mysql:`/`mariadb:`).
+    pub fn of_url(url: &str) -> Option<Flavor> {
+        match url.split(':').next()?.to_ascii_lowercase().as_str() {
+            "sqlite" => Some(Flavor::Sqlite),
+            "postgres" | "postgresql" => Some(Flavor::Postgres),
+            "mysql" | "mariadb" => Some(Flavor::MySql),
+            _ => None,
+        }
+    }
+
+    fn crm_schema(self) -> &'static str {
+        match self {
+            Flavor::Sqlite | Flavor::Postgres => sql::CRM_SCHEMA,
+            Flavor::MySql => sql::CRM_SCHEMA_MYSQL,
+        }
+    }
+
+    fn support_schema(self) -> &'static str {
+        match self {
+            Flavor::Sqlite | Flavor::Postgres => sql::SUPPORT_SCHEMA,
+            Flavor::MySql => sql::SUPPORT_SCHEMA_MYSQL,
+        }
+    }
+}
+
 /// Builds the demo estate for `now` with `filler_subjects` filler customers (ids from
 /// [`FILLER_FIRST_ID`]). The same arguments always give the same text.
 pub fn estate(now: DateTime<Utc>, filler_subjects: usize) -> Estate {
+    estate_for(now, filler_subjects, Flavor::Sqlite, Flavor::Sqlite)
+}
+
+/// As [`estate`], with the `crm` and `support` scripts written for the given flavours.
+pub fn estate_for(
+    now: DateTime<Utc>,
+    filler_subjects: usize,
+    crm: Flavor,
+    support: Flavor,
+) -> Estate {
     let t = Tables::build(now, filler_subjects);
     let stamp = now.to_rfc3339_opts(SecondsFormat::Secs, true);
     let header = |db: &str| {
@@ -36,8 +83,8 @@ pub fn estate(now: DateTime<Utc>, filler_subjects: usize) -> Estate {
         )
     };
     Estate {
-        crm_sql: sql::script(&header("crm"), sql::CRM_SCHEMA, &t.crm()),
-        support_sql: sql::script(&header("support"), sql::SUPPORT_SCHEMA, &[&t.tickets]),
+        crm_sql: sql::script(&header("crm"), crm.crm_schema(), &t.crm()),
+        support_sql: sql::script(&header("support"), support.support_schema(), &[&t.tickets]),
     }
 }
 

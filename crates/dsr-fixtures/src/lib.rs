@@ -15,7 +15,7 @@ pub mod requests;
 pub mod sql;
 pub mod subjects;
 
-pub use estate::{Estate, estate};
+pub use estate::{Estate, Flavor, estate, estate_for};
 pub use requests::requests;
 
 use chrono::{DateTime, Utc};

@@ -40,6 +40,32 @@ CREATE INDEX tickets_customer_id ON tickets(customer_id);
 CREATE INDEX tickets_email ON tickets(email);
 ";
 
+/// [`CRM_SCHEMA`] for MySQL/MariaDB: indexed text is `VARCHAR`, foreign keys are table
+/// constraints (an inline `REFERENCES` is ignored there).
+pub const CRM_SCHEMA_MYSQL: &str = "\
+CREATE TABLE addresses (id INTEGER PRIMARY KEY, line1 VARCHAR(255) NOT NULL, city VARCHAR(255) NOT NULL, postal_code VARCHAR(40) NOT NULL, state VARCHAR(40) NOT NULL);
+CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, phone VARCHAR(40), full_name VARCHAR(255) NOT NULL, birth_date VARCHAR(40), address_id INTEGER, created_at VARCHAR(40) NOT NULL, FOREIGN KEY (address_id) REFERENCES addresses(id));
+CREATE TABLE payment_cards (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, card_number VARCHAR(40) NOT NULL, brand VARCHAR(40), fraud_flag INTEGER NOT NULL DEFAULT 0, FOREIGN KEY (customer_id) REFERENCES customers(id));
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, card_id INTEGER, status VARCHAR(40) NOT NULL, total_cents INTEGER NOT NULL, ship_to VARCHAR(255), created_at VARCHAR(40) NOT NULL, FOREIGN KEY (customer_id) REFERENCES customers(id));
+CREATE TABLE order_items (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, sku VARCHAR(80) NOT NULL, quantity INTEGER NOT NULL, price_cents INTEGER NOT NULL, FOREIGN KEY (order_id) REFERENCES orders(id));
+CREATE TABLE identity_documents (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, ssn VARCHAR(40), drivers_license VARCHAR(40), issuing_state VARCHAR(40), created_at VARCHAR(40) NOT NULL, FOREIGN KEY (customer_id) REFERENCES customers(id));
+CREATE TABLE logins (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, username VARCHAR(255) NOT NULL, password_hash VARCHAR(255) NOT NULL, security_question VARCHAR(255), security_answer VARCHAR(255), last_login_ip VARCHAR(64), fraud_flag INTEGER NOT NULL DEFAULT 0, created_at VARCHAR(40) NOT NULL, FOREIGN KEY (customer_id) REFERENCES customers(id));
+CREATE TABLE page_views (id INTEGER PRIMARY KEY, customer_id INTEGER, url VARCHAR(500) NOT NULL, ip VARCHAR(64), viewed_at VARCHAR(40) NOT NULL, FOREIGN KEY (customer_id) REFERENCES customers(id));
+CREATE TABLE marketing_contacts (id INTEGER PRIMARY KEY, email VARCHAR(255), phone VARCHAR(40), full_name VARCHAR(255), interests VARCHAR(1000), client_id VARCHAR(64), created_at VARCHAR(40) NOT NULL);
+CREATE INDEX customers_email ON customers(email);
+CREATE INDEX customers_phone ON customers(phone);
+CREATE INDEX orders_card_id ON orders(card_id);
+CREATE INDEX marketing_contacts_email ON marketing_contacts(email);
+CREATE INDEX marketing_contacts_phone ON marketing_contacts(phone);
+";
+
+/// [`SUPPORT_SCHEMA`] for MySQL/MariaDB.
+pub const SUPPORT_SCHEMA_MYSQL: &str = "\
+CREATE TABLE tickets (id INTEGER PRIMARY KEY, customer_id INTEGER, email VARCHAR(255), subject VARCHAR(1000) NOT NULL, body TEXT NOT NULL, status VARCHAR(40) NOT NULL, created_at VARCHAR(40) NOT NULL);
+CREATE INDEX tickets_customer_id ON tickets(customer_id);
+CREATE INDEX tickets_email ON tickets(email);
+";
+
 /// Rows per `INSERT` statement.
 const ROWS_PER_INSERT: usize = 200;
 
