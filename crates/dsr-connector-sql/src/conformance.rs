@@ -129,9 +129,40 @@ pub async fn run(url: &str) {
         .await
         .expect("connect");
     live_schema(&c).await;
+    qualified_names(&c, &default_schema(url)).await;
     exact_lookups(&c).await;
     relations_and_rules(&c).await;
     erase_with_savepoints(&c).await;
+}
+
+/// The schema unqualified names resolve to on a fresh connection.
+fn default_schema(url: &str) -> String {
+    match crate::scheme_of(url) {
+        Some("postgres") => "public".into(),
+        Some("mysql") => url
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit('/').next())
+            .unwrap_or_default()
+            .to_string(),
+        _ => "main".into(),
+    }
+}
+
+/// `schema.table` names work for describe and lookups.
+async fn qualified_names(c: &SqlConnector, schema: &str) {
+    let name = format!("{schema}.people");
+    let live = c
+        .describe(&[name.as_str()])
+        .await
+        .expect("describe schema.table");
+    assert_eq!(live[&name].primary_key, vec!["id".to_string()], "{name}");
+    let mut t = people();
+    t.id.table = name;
+    assert_eq!(
+        keys(&find(c, &t, "email", Normalizer::Email, &["a_b@example.com"]).await),
+        set(&["6"])
+    );
 }
 
 async fn live_schema(c: &SqlConnector) {
@@ -200,6 +231,19 @@ async fn exact_lookups(c: &SqlConnector) {
     assert!(
         f.iter().all(|x| x.matched == "ana@example.com"),
         "matched values are normalised"
+    );
+    // An integer key takes canonical integers only: nothing is coerced (MySQL would read
+    // `x'…` as 0) and nothing fails the batch.
+    assert!(
+        find(
+            c,
+            &p,
+            "id",
+            Normalizer::Exact,
+            &["x' or '1'='1", "02", "0", "1.0", " 1"]
+        )
+        .await
+        .is_empty()
     );
     // Phones compare by digits; ids exactly.
     assert_eq!(

@@ -219,6 +219,7 @@ async fn find_in<DB>(
     pool: &Pool<DB>,
     sql: &str,
     values: &[String],
+    repeat: usize,
     width: usize,
 ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
 where
@@ -226,7 +227,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let q = DB::bind_lookup(sqlx::query::<DB>(sql), values);
+    let q = DB::bind_lookup(sqlx::query::<DB>(sql), values, repeat);
     let rows = q.fetch_all(pool).await?;
     rows.iter()
         .map(|r| (0..width).map(|i| DB::text_at(r, i)).collect())
@@ -356,21 +357,30 @@ impl Connector for SqlConnector {
         let live = self.live(table).await?;
         let select = q.table.select_columns();
         let select_cols = cols(&select, &live);
-        // A NUL byte is never part of an identity (intake refuses it); PostgreSQL cannot even
-        // carry one in text, so such values are dropped here rather than failing the batch.
+        let lc = dialect::LookupCol {
+            name: q.column,
+            declared: live.columns.get(q.column).map(String::as_str).unwrap_or(""),
+            collation: live
+                .collations
+                .get(q.column)
+                .map(String::as_str)
+                .unwrap_or(""),
+            normalizer: q.normalizer,
+        };
+        // Values the column cannot hold (NUL, non-integers for an integer column) match
+        // nothing; they are dropped rather than coerced or failing the batch.
         let values: Vec<String> = q
             .values
             .iter()
-            .filter(|v| !v.contains('\0'))
+            .filter(|v| dialect::accepts(&lc, v))
             .cloned()
             .collect();
         let d = self.dialect.as_ref();
         let mut out = Vec::new();
         for chunk in values.chunks(d.max_params()) {
-            let sql =
-                dialect::lookup_sql(d, table, &select_cols, q.column, q.normalizer, chunk.len());
+            let lookup = dialect::lookup_sql(d, table, &select_cols, &lc, chunk.len());
             let width = select.len() + 1;
-            let rows = with_pool!(&self.pools, p => find_in(p, &sql, chunk, width).await)
+            let rows = with_pool!(&self.pools, p => find_in(p, &lookup.sql, chunk, lookup.repeat, width).await)
                 .map_err(|e| self.err(Some(table), "find", &e))?;
             for row in rows {
                 let mut values = BTreeMap::new();

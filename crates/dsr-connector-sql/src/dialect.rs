@@ -4,24 +4,45 @@
 
 use dsr_core::identity::Normalizer;
 
+/// The column a lookup compares, as the live schema describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct LookupCol<'a> {
+    /// Column name (unquoted).
+    pub name: &'a str,
+    /// Declared type ("" when unknown).
+    pub declared: &'a str,
+    /// Collation, where the server reports one ("" otherwise).
+    pub collation: &'a str,
+    /// How identities of this column are normalised.
+    pub normalizer: Normalizer,
+}
+
+/// The `WHERE` predicate of a lookup of `n` values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupWhere {
+    /// The predicate.
+    pub sql: String,
+    /// How many times the list of values is bound, one list after the other (a sargable
+    /// pre-filter and an exact re-check each take the list).
+    pub repeat: usize,
+}
+
 /// What differs between SQL dialects when building statements.
 pub trait Dialect: Send + Sync {
     /// Quotes one identifier part.
     fn quote_part(&self, ident: &str) -> String;
     /// The placeholder for the `n`th parameter (1-based).
     fn placeholder(&self, n: usize) -> String;
-    /// An expression normalising `col` (already quoted) the way `normalizer` normalises
-    /// identities, compared under a binary collation so that exact equality with a normalised
-    /// value is the comparison.
-    fn normalized(&self, col: &str, normalizer: Normalizer) -> String;
+    /// The column normalised the way its identities are, as text compared byte for byte:
+    /// the exact test every lookup applies, and the value a found record reports as matched.
+    fn normalized(&self, c: &LookupCol<'_>) -> String;
+    /// The predicate of a lookup of `n` values: where the server can, an index-friendly
+    /// pre-filter (the plain column on an integer or case-insensitive column) and the exact
+    /// test of [`Dialect::normalized`].
+    fn lookup_where(&self, c: &LookupCol<'_>, n: usize) -> LookupWhere;
     /// Most values one lookup statement carries.
     fn max_params(&self) -> usize;
-    /// `<expr> IN (…)` for `n` values from placeholder `start`; PostgreSQL binds one array.
-    fn in_list(&self, expr: &str, n: usize, start: usize) -> String {
-        let ph: Vec<String> = (start..start + n).map(|i| self.placeholder(i)).collect();
-        format!("{expr} IN ({})", ph.join(", "))
-    }
-    /// Whether [`Dialect::in_list`] takes one array parameter instead of `n` scalars.
+    /// Whether lookups bind one array parameter instead of a parameter per value.
     fn binds_array(&self) -> bool {
         false
     }
@@ -41,6 +62,38 @@ pub trait Dialect: Send + Sync {
             .collect::<Vec<_>>()
             .join(".")
     }
+
+    /// `n` placeholders from `start`, comma-separated, each wrapped by `wrap` ("{}" = bare).
+    fn placeholders(&self, n: usize, start: usize, wrap: &str) -> String {
+        (start..start + n)
+            .map(|i| wrap.replace("{}", &self.placeholder(i)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Whether a declared type is an integer type.
+pub fn is_integer(declared: &str) -> bool {
+    let t = declared.to_ascii_lowercase();
+    t.contains("int") && !t.contains("interval") && !t.contains("point")
+}
+
+/// Whether a declared type is text.
+pub fn is_text(declared: &str) -> bool {
+    let t = declared.to_ascii_lowercase();
+    t.is_empty() || t.contains("char") || t.contains("text") || t.contains("clob")
+}
+
+/// Whether `value` can equal a value of the column at all: integer columns hold canonical
+/// integers only (a server would otherwise coerce `x'…` to 0, or fail the whole batch).
+pub fn accepts(c: &LookupCol<'_>, value: &str) -> bool {
+    if value.contains('\0') {
+        return false;
+    }
+    if c.normalizer == Normalizer::Exact && is_integer(c.declared) {
+        return value.parse::<i64>().is_ok_and(|i| i.to_string() == value);
+    }
+    true
 }
 
 /// Whether a declared type holds bytes.
@@ -61,34 +114,36 @@ pub struct Col<'a> {
     pub declared: &'a str,
 }
 
-/// `SELECT <cols as text>, <normalised column> AS __dsr_match FROM t WHERE <normalised> IN (…)`.
+/// `SELECT <cols as text>, <normalised column> AS __dsr_match FROM t WHERE <lookup predicate>`.
 pub fn lookup_sql(
     d: &dyn Dialect,
     table: &str,
     select: &[Col<'_>],
-    column: &str,
-    normalizer: Normalizer,
+    c: &LookupCol<'_>,
     n: usize,
-) -> String {
-    let expr = d.normalized(&d.quote_part(column), normalizer);
+) -> LookupWhere {
     let cols: Vec<String> = select
         .iter()
-        .map(|c| {
+        .map(|x| {
             format!(
                 "{} AS {}",
-                d.as_text(&d.quote_part(c.name), c.declared),
-                d.quote_part(c.name)
+                d.as_text(&d.quote_part(x.name), x.declared),
+                d.quote_part(x.name)
             )
         })
         .collect();
-    format!(
-        "SELECT {}, {} AS {} FROM {} WHERE {}",
-        cols.join(", "),
-        d.as_text(&expr, ""),
-        d.quote_part(MATCH_ALIAS),
-        d.quote_name(table),
-        d.in_list(&expr, n, 1)
-    )
+    let w = d.lookup_where(c, n);
+    LookupWhere {
+        sql: format!(
+            "SELECT {}, {} AS {} FROM {} WHERE {}",
+            cols.join(", "),
+            d.as_text(&d.normalized(c), ""),
+            d.quote_part(MATCH_ALIAS),
+            d.quote_name(table),
+            w.sql
+        ),
+        repeat: w.repeat,
+    }
 }
 
 /// `(k1 = ? AND k2 = ?) OR …` for `rows` keys, placeholders from `start`.
@@ -164,22 +219,45 @@ impl Dialect for Sqlite {
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
     }
-    fn normalized(&self, col: &str, normalizer: Normalizer) -> String {
-        // SQLite compares TEXT with BINARY collation unless a column declares otherwise, so
-        // the expression is re-collated explicitly. lower() folds ASCII only: a non-ASCII
-        // capital then fails to match (a miss, never a wrong match).
-        match normalizer {
-            Normalizer::Email | Normalizer::CaseInsensitive => {
-                format!("lower(trim({col})) COLLATE BINARY")
-            }
+    fn normalized(&self, c: &LookupCol<'_>) -> String {
+        let col = self.quote_part(c.name);
+        // Functions and CAST yield BINARY-collated text, whatever the column declares.
+        // lower() folds ASCII only: a non-ASCII capital then fails to match (a miss, never a
+        // wrong match).
+        match c.normalizer {
+            Normalizer::Email | Normalizer::CaseInsensitive => format!("lower(trim({col}))"),
             Normalizer::Phone => {
                 let mut e = format!("CAST({col} AS TEXT)");
                 for ch in [" ", "-", "(", ")", "+", "."] {
                     e = format!("replace({e}, '{ch}', '')");
                 }
-                format!("{e} COLLATE BINARY")
+                e
             }
-            Normalizer::Exact => format!("CAST({col} AS TEXT) COLLATE BINARY"),
+            Normalizer::Exact => format!("CAST({col} AS TEXT)"),
+        }
+    }
+    fn lookup_where(&self, c: &LookupCol<'_>, n: usize) -> LookupWhere {
+        let exact = format!(
+            "{} IN ({})",
+            self.normalized(c),
+            self.placeholders(n, 1, "{}")
+        );
+        if c.normalizer == Normalizer::Exact {
+            // The plain column uses its index (integer affinity converts the text values);
+            // the CAST re-check keeps a NOCASE column from widening the match.
+            let pre = format!(
+                "{} IN ({})",
+                self.quote_part(c.name),
+                self.placeholders(n, 1, "{}")
+            );
+            return LookupWhere {
+                sql: format!("{pre} AND {exact}"),
+                repeat: 1,
+            };
+        }
+        LookupWhere {
+            sql: exact,
+            repeat: 1,
         }
     }
     fn max_params(&self) -> usize {
@@ -205,24 +283,34 @@ impl Dialect for Postgres {
     fn placeholder(&self, n: usize) -> String {
         format!("${n}")
     }
-    fn normalized(&self, col: &str, normalizer: Normalizer) -> String {
-        // PostgreSQL's default collations are deterministic: equality is byte equality.
-        // `COLLATE "C"` makes that explicit for columns declared with another collation.
-        match normalizer {
-            Normalizer::Email | Normalizer::CaseInsensitive => {
-                format!("(lower(btrim(({col})::text)) COLLATE \"C\")")
-            }
-            Normalizer::Phone => {
-                format!("(regexp_replace(({col})::text, '[^0-9]', '', 'g') COLLATE \"C\")")
-            }
-            Normalizer::Exact => format!("((({col})::text) COLLATE \"C\")"),
+    fn normalized(&self, c: &LookupCol<'_>) -> String {
+        let col = self.quote_part(c.name);
+        let text = if is_text(c.declared) {
+            col
+        } else {
+            format!("({col})::text")
+        };
+        // Equality under PostgreSQL's deterministic collations is byte equality.
+        match c.normalizer {
+            Normalizer::Email | Normalizer::CaseInsensitive => format!("lower(btrim({text}))"),
+            Normalizer::Phone => format!("regexp_replace({text}, '[^0-9]', '', 'g')"),
+            Normalizer::Exact => text,
         }
+    }
+    fn lookup_where(&self, c: &LookupCol<'_>, _n: usize) -> LookupWhere {
+        let p = self.placeholder(1);
+        let sql = if c.normalizer == Normalizer::Exact && is_integer(c.declared) {
+            // Values were filtered to canonical integers: compare in the column's own type so
+            // its index serves the lookup.
+            format!("{} = ANY(CAST({p} AS bigint[]))", self.quote_part(c.name))
+        } else {
+            // Sargable with an expression index on exactly this expression.
+            format!("{} = ANY(CAST({p} AS text[]))", self.normalized(c))
+        };
+        LookupWhere { sql, repeat: 1 }
     }
     fn max_params(&self) -> usize {
         10_000
-    }
-    fn in_list(&self, expr: &str, _n: usize, start: usize) -> String {
-        format!("{expr} = ANY({}::text[])", self.placeholder(start))
     }
     fn binds_array(&self) -> bool {
         true
@@ -254,22 +342,52 @@ impl Dialect for MySql {
     fn placeholder(&self, _n: usize) -> String {
         "?".into()
     }
-    fn normalized(&self, col: &str, normalizer: Normalizer) -> String {
+    fn normalized(&self, c: &LookupCol<'_>) -> String {
+        let col = self.quote_part(c.name);
         // The default collations are case- and accent-insensitive: compare bytes, so `anä`
-        // never equals `ana` (the values bound are UTF-8 on a utf8mb4 connection).
-        let e = match normalizer {
+        // never equals `ana` (values are bound as UTF-8 on a utf8mb4 connection).
+        let e = match c.normalizer {
             Normalizer::Email | Normalizer::CaseInsensitive => format!("lower(trim({col}))"),
             Normalizer::Phone => format!("regexp_replace(CAST({col} AS CHAR), '[^0-9]', '')"),
             Normalizer::Exact => format!("CAST({col} AS CHAR)"),
         };
         format!("CAST({e} AS BINARY)")
     }
+    fn lookup_where(&self, c: &LookupCol<'_>, n: usize) -> LookupWhere {
+        let col = self.quote_part(c.name);
+        if c.normalizer == Normalizer::Exact && is_integer(c.declared) {
+            // Values are canonical integers: the index answers exactly.
+            return LookupWhere {
+                sql: format!("{col} IN ({})", self.placeholders(n, 1, "{}")),
+                repeat: 1,
+            };
+        }
+        let exact = format!(
+            "{} IN ({})",
+            self.normalized(c),
+            self.placeholders(n, 1, "CAST({} AS BINARY)")
+        );
+        let case_insensitive = c.collation.to_ascii_lowercase().ends_with("_ci");
+        if matches!(
+            c.normalizer,
+            Normalizer::Email | Normalizer::CaseInsensitive | Normalizer::Exact
+        ) && case_insensitive
+        {
+            // Under a case-insensitive, trailing-space-padded collation the plain column is a
+            // superset of the exact matches and uses the index; the byte re-check narrows it.
+            let pre = format!("{col} IN ({})", self.placeholders(n, 1, "{}"));
+            return LookupWhere {
+                sql: format!("{pre} AND {exact}"),
+                repeat: 2,
+            };
+        }
+        LookupWhere {
+            sql: exact,
+            repeat: 1,
+        }
+    }
     fn max_params(&self) -> usize {
         1_000
-    }
-    fn in_list(&self, expr: &str, n: usize, _start: usize) -> String {
-        let ph = vec!["CAST(? AS BINARY)"; n];
-        format!("{expr} IN ({})", ph.join(", "))
     }
     fn as_text(&self, col: &str, declared: &str) -> String {
         if is_binary(declared) {

@@ -12,10 +12,17 @@ pub type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments<
 pub trait Driver: Database {
     /// Binds one text value (or NULL).
     fn bind_text<'q>(q: Query<'q, Self>, v: Option<String>) -> Query<'q, Self>;
-    /// Binds the values of one lookup: one array (PostgreSQL) or one parameter each.
-    fn bind_lookup<'q>(mut q: Query<'q, Self>, values: &[String]) -> Query<'q, Self> {
-        for v in values {
-            q = Self::bind_text(q, Some(v.clone()));
+    /// Binds the values of one lookup, `repeat` times over: one array (PostgreSQL, whose
+    /// predicate reuses it) or one parameter per value.
+    fn bind_lookup<'q>(
+        mut q: Query<'q, Self>,
+        values: &[String],
+        repeat: usize,
+    ) -> Query<'q, Self> {
+        for _ in 0..repeat {
+            for v in values {
+                q = Self::bind_text(q, Some(v.clone()));
+            }
         }
         q
     }
@@ -36,12 +43,23 @@ fn split(table: &str) -> (Option<&str>, &str) {
 }
 
 fn assemble(rows: Vec<(String, String, bool, i64)>) -> Option<LiveTable> {
+    assemble_with(
+        rows.into_iter()
+            .map(|(a, b, c, d)| (a, b, c, d, String::new()))
+            .collect(),
+    )
+}
+
+fn assemble_with(rows: Vec<(String, String, bool, i64, String)>) -> Option<LiveTable> {
     if rows.is_empty() {
         return None;
     }
     let mut lt = LiveTable::default();
     let mut pk: Vec<(i64, String)> = Vec::new();
-    for (name, ty, not_null, pk_pos) in rows {
+    for (name, ty, not_null, pk_pos, collation) in rows {
+        if !collation.is_empty() {
+            lt.collations.insert(name.clone(), collation);
+        }
         if not_null {
             lt.not_null.push(name.clone());
         }
@@ -99,7 +117,7 @@ impl Driver for sqlx::Postgres {
     fn bind_text<'q>(q: Query<'q, Self>, v: Option<String>) -> Query<'q, Self> {
         q.bind(v)
     }
-    fn bind_lookup<'q>(q: Query<'q, Self>, values: &[String]) -> Query<'q, Self> {
+    fn bind_lookup<'q>(q: Query<'q, Self>, values: &[String], _repeat: usize) -> Query<'q, Self> {
         q.bind(values.to_vec())
     }
     fn text_at(row: &Self::Row, i: usize) -> Result<Option<String>, sqlx::Error> {
@@ -149,7 +167,8 @@ impl Driver for sqlx::MySql {
         let rows = sqlx::query(
             "SELECT CAST(c.COLUMN_NAME AS CHAR), CAST(c.COLUMN_TYPE AS CHAR),
                     CASE WHEN c.IS_NULLABLE = 'NO' THEN '1' ELSE '0' END,
-                    CAST(COALESCE(k.ORDINAL_POSITION, 0) AS CHAR)
+                    CAST(COALESCE(k.ORDINAL_POSITION, 0) AS CHAR),
+                    CAST(COALESCE(c.COLLATION_NAME, '') AS CHAR)
                FROM information_schema.COLUMNS c
                LEFT JOIN information_schema.KEY_COLUMN_USAGE k
                  ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
@@ -163,14 +182,15 @@ impl Driver for sqlx::MySql {
         .await?;
         let mut out = Vec::new();
         for r in &rows {
-            let v = text_row(r, 4, Self::text_at)?;
+            let v = text_row(r, 5, Self::text_at)?;
             out.push((
                 v[0].clone(),
                 v[1].clone(),
                 v[2] == "1",
                 v[3].parse().unwrap_or(0),
+                v[4].clone(),
             ));
         }
-        Ok(assemble(out))
+        Ok(assemble_with(out))
     }
 }

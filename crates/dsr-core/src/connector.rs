@@ -94,6 +94,8 @@ pub struct LiveTable {
     pub not_null: Vec<String>,
     /// Primary key columns, in order (empty when none).
     pub primary_key: Vec<String>,
+    /// Column name → collation, where the server reports one (MySQL/MariaDB).
+    pub collations: BTreeMap<String, String>,
 }
 
 /// A store.
