@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 ok; 1 a command failed (one-line error on stderr); 2 bad usage (clap).
 
+mod bench;
 mod demo;
 mod output;
 
@@ -78,6 +79,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Generate fixture estates.
+    Fixtures {
+        #[command(subcommand)]
+        command: FixturesCommand,
+    },
+    /// Benchmarks (figures, not tests).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Build a fresh SQLite estate, submit the sample requests, run the nightly job.
     Demo {
         /// Output directory (wiped and rebuilt).
@@ -94,6 +105,54 @@ enum Command {
         #[arg(long)]
         support_url: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum FixturesCommand {
+    /// Generate the SQL benchmark estate: PostgreSQL customers + orders, MariaDB contacts.
+    Sql(SqlEstate),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Batched find across PostgreSQL and MariaDB versus one query per subject and the raw driver.
+    Sql {
+        #[command(flatten)]
+        estate: SqlEstate,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct SqlEstate {
+    /// PostgreSQL database of the estate.
+    #[arg(
+        long,
+        env = "DSR_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/dsr_bench"
+    )]
+    postgres_url: String,
+    /// MariaDB database of the estate.
+    #[arg(
+        long,
+        env = "DSR_BENCH_MYSQL_URL",
+        default_value = "mysql://root@127.0.0.1:3306/dsr_bench"
+    )]
+    mysql_url: String,
+    /// Customers (PostgreSQL) and contacts (MariaDB).
+    #[arg(long, default_value_t = 1_000_000)]
+    customers: u64,
+    /// Orders per customer.
+    #[arg(long, default_value_t = 5)]
+    orders_per_customer: u64,
+    /// Subjects in the batch.
+    #[arg(long, default_value_t = 1_000)]
+    subjects: u64,
+    /// The subject list (one email per line).
+    #[arg(long, default_value = "var/bench/subjects.txt")]
+    subjects_file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -185,6 +244,32 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Err(e) => bail!("evidence verification failed: {e}"),
         },
+        Command::Fixtures {
+            command: FixturesCommand::Sql(e),
+        } => {
+            bench::fixtures_sql(
+                &e.postgres_url,
+                &e.mysql_url,
+                e.customers,
+                e.orders_per_customer,
+                e.subjects,
+                &e.subjects_file,
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command: BenchCommand::Sql { estate, json },
+        } => {
+            bench::bench_sql(
+                &estate.postgres_url,
+                &estate.mysql_url,
+                &estate.subjects_file,
+                json,
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo {
             out,
             subjects,

@@ -237,6 +237,43 @@ impl ControlDb {
         Ok(())
     }
 
+    /// Puts a request back to wait for the next run and appends a `deferred` event (with a
+    /// detail object that holds no subject data). An admitted or in-progress request becomes
+    /// `admitted`; a partially fulfilled one stays `partially_fulfilled` (part of it is done,
+    /// its failed stores are still retried). Returns the status the request is left in.
+    pub async fn defer(&self, id: &str, detail: serde_json::Value) -> Result<String> {
+        let now = Utc::now().to_rfc3339();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let row = sqlx::query(
+            "UPDATE requests
+                SET status = CASE status WHEN ?1 THEN status ELSE ?2 END, updated_at = ?3
+              WHERE id = ?4
+          RETURNING status",
+        )
+        .bind(Status::PartiallyFulfilled.key())
+        .bind(Status::Admitted.key())
+        .bind(&now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else {
+            return Err(Error::Control(format!("no request with id {id}")));
+        };
+        let status: String = row.try_get(0).map_err(db)?;
+        sqlx::query(
+            "INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'deferred', ?3)",
+        )
+        .bind(id)
+        .bind(&now)
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(status)
+    }
+
     /// Events of a request, oldest first: (at, event, detail JSON).
     pub async fn events(&self, id: &str) -> Result<Vec<(String, String, String)>> {
         let rows = sqlx::query(

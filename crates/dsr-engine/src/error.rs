@@ -22,6 +22,15 @@ pub enum Error {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Stores could not be reached when the run started: nothing was resolved, reported or
+    /// erased; the run's requests were recorded as deferred and wait for the next run.
+    #[error("{}: {requests} request{} deferred to the next run", unreachable(.stores), if *.requests == 1 { "" } else { "s" })]
+    Deferred {
+        /// The stores that could not be reached (value-free errors).
+        stores: Vec<StoreError>,
+        /// Requests deferred.
+        requests: usize,
+    },
     /// The control DB failed.
     #[error("{0}")]
     Control(String),
@@ -50,6 +59,21 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+}
+
+/// `store a unreachable (code x)` or `stores a (code x), b (code y) unreachable`.
+fn unreachable(stores: &[StoreError]) -> String {
+    match stores {
+        [e] => format!("store {} unreachable (code {})", e.store, e.code),
+        _ => format!(
+            "stores {} unreachable",
+            stores
+                .iter()
+                .map(|e| format!("{} (code {})", e.store, e.code))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Result alias.

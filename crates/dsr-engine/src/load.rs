@@ -103,11 +103,26 @@ pub fn load_job(jobs_dir: &Path, name: &str) -> Result<Job> {
 /// Connected stores by name.
 pub type Connectors = BTreeMap<String, Arc<dyn Connector>>;
 
-/// Connects to every store of the data map.
+/// Connects to every store of the data map; the first store that cannot be connected fails
+/// the whole call (`dsr check`).
 pub async fn connect(map: &DataMap) -> Result<Connectors> {
+    let (out, mut unreachable) = connect_each(map).await?;
+    if unreachable.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Store(unreachable.remove(0)))
+    }
+}
+
+/// Connects to every store of the data map, one by one: returns the stores connected and the
+/// errors of those that could not be reached (value-free [`dsr_core::StoreError`]s, in data-map
+/// order). A store whose configuration is wrong (URL scheme not of its kind, kind not built)
+/// is not "unreachable": it fails the call.
+pub async fn connect_each(map: &DataMap) -> Result<(Connectors, Vec<dsr_core::StoreError>)> {
     let mut out: Connectors = BTreeMap::new();
+    let mut unreachable = Vec::new();
     for s in &map.stores {
-        let c: Arc<dyn Connector> = match s.kind {
+        match s.kind {
             StoreKind::Sqlite | StoreKind::Postgres | StoreKind::Mysql => {
                 let want = match s.kind {
                     StoreKind::Sqlite => "sqlite",
@@ -122,7 +137,15 @@ pub async fn connect(map: &DataMap) -> Result<Connectors> {
                         message: format!("store kind {want} needs a {want}: URL"),
                     }));
                 }
-                Arc::new(SqlConnector::connect(&s.name, &s.url).await?)
+                match SqlConnector::connect(&s.name, &s.url).await {
+                    Ok(c) => {
+                        out.insert(s.name.clone(), Arc::new(c) as Arc<dyn Connector>);
+                    }
+                    Err(e) => {
+                        tracing::warn!(store = %s.name, code = %e.code, "store unreachable");
+                        unreachable.push(e);
+                    }
+                }
             }
             other => {
                 return Err(Error::Store(dsr_core::StoreError {
@@ -132,10 +155,9 @@ pub async fn connect(map: &DataMap) -> Result<Connectors> {
                     message: format!("store kind {other:?} is not built yet"),
                 }));
             }
-        };
-        out.insert(s.name.clone(), c);
+        }
     }
-    Ok(out)
+    Ok((out, unreachable))
 }
 
 /// Checks every mapped table and column against the live schema, fills in missing keys from

@@ -304,6 +304,24 @@ impl Walker<'_> {
                 if !slot.contains(&id) {
                     slot.push(id);
                 }
+                // A unique identity column names this row alone: record the answer to that
+                // lookup now, so re-seeding by it costs no query.
+                for (c, role) in tm.identity_columns() {
+                    if !role.unique || c.name == col {
+                        continue;
+                    }
+                    if let Some(v) = self.rows[id].record.get(&c.name).as_text()
+                        && let Some(v) = role.normalizer.normalize_stored(&v)
+                    {
+                        let slot = self
+                            .cache
+                            .entry((tref.clone(), c.name.clone(), v))
+                            .or_default();
+                        if !slot.contains(&id) {
+                            slot.push(id);
+                        }
+                    }
+                }
             }
         }
         Ok(())

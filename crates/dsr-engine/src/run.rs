@@ -242,12 +242,18 @@ pub async fn run(
     }
     progress.start((work.len() + denied.len()) as u64);
 
-    // Stores: connect and check against the live schema before anything else.
+    // Stores: connect and check against the live schema before anything else. Resolution needs
+    // every store (identities cross stores; a conflict may only show in one), so a store that
+    // cannot be reached defers the whole batch to the next run, recorded, before any change.
     let mut map = config.data_map.clone();
-    let connectors = load::connect(&map).await?;
-    let problems = load::check_live(&mut map, &connectors).await?;
-    if !problems.is_empty() {
-        return Err(Error::Schema(problems));
+    let (connectors, mut unreachable) = load::connect_each(&map).await?;
+    if unreachable.is_empty() {
+        match load::check_live(&mut map, &connectors).await {
+            Ok(problems) if !problems.is_empty() => return Err(Error::Schema(problems)),
+            Ok(_) => {}
+            Err(Error::Store(e)) => unreachable.push(e),
+            Err(e) => return Err(e),
+        }
     }
     let config = Config {
         data_map: map,
@@ -261,7 +267,34 @@ pub async fn run(
         .filter(|w| w.req.kind != RequestKind::OptOut)
         .map(|w| w.req.clone())
         .collect();
-    let resolution = resolve::resolve(&config.data_map, &connectors, &to_resolve).await?;
+    let mut resolution = None;
+    if unreachable.is_empty() {
+        match resolve::resolve(&config.data_map, &connectors, &to_resolve).await {
+            Ok(r) => resolution = Some(r),
+            Err(Error::Store(e)) => unreachable.push(e),
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(resolution) = resolution else {
+        if opts.dry_run {
+            return Err(Error::Store(unreachable.swap_remove(0)));
+        }
+        let err = defer_batch(
+            DeferCtx {
+                config,
+                control,
+                hasher: &hasher,
+                run_id: &run_id,
+                job: &opts.job,
+                progress,
+            },
+            &work,
+            &denied,
+            unreachable,
+        )
+        .await?;
+        return Err(err);
+    };
     summary.queries = resolution.queries;
     tracing::info!(
         requests = to_resolve.len(),
@@ -324,24 +357,7 @@ pub async fn run(
     let mut log = RunLog::open(sink, &run_id, Guard::new(forbidden))?;
     control.start_run(&run_id, &opts.job).await?;
     log.append("run_started", None, json!({"job": opts.job, "requests": work.len() + denied.len(), "disclosures_version": config.disclosures.version})).await?;
-    for (id, reason) in &denied {
-        log.append("denied", Some(id), json!({"reason": reason}))
-            .await?;
-        let manifest = manifest_for(
-            control,
-            config,
-            &hasher,
-            id,
-            None,
-            "denied",
-            Some(reason),
-            &[],
-            None,
-        )
-        .await?;
-        log.write_manifest(id, manifest).await?;
-        progress.step(id);
-    }
+    record_denials(config, control, &hasher, &denied, &mut log, progress).await?;
     for w in &work {
         control
             .transition(&w.req.id, Status::InProgress, None, json!({"run": run_id}))
@@ -402,6 +418,121 @@ pub async fn run(
     progress.finish();
     summary.requests.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(summary)
+}
+
+/// Records the denials decided at admission: an entry and a manifest each.
+async fn record_denials(
+    config: &Config,
+    control: &ControlDb,
+    hasher: &KeyedHasher,
+    denied: &[(String, &'static str)],
+    log: &mut RunLog,
+    progress: &dyn Progress,
+) -> Result<()> {
+    for (id, reason) in denied {
+        log.append("denied", Some(id), json!({"reason": reason}))
+            .await?;
+        let manifest = manifest_for(
+            control,
+            config,
+            hasher,
+            id,
+            None,
+            "denied",
+            Some(reason),
+            &[],
+            None,
+        )
+        .await?;
+        log.write_manifest(id, manifest).await?;
+        progress.step(id);
+    }
+    Ok(())
+}
+
+/// What [`defer_batch`] needs from the run.
+struct DeferCtx<'a> {
+    config: &'a Config,
+    control: &'a ControlDb,
+    hasher: &'a KeyedHasher,
+    run_id: &'a str,
+    job: &'a str,
+    progress: &'a dyn Progress,
+}
+
+/// A store could not be reached: nothing is resolved, reported or erased. The denials decided
+/// at admission are recorded as usual; every other request of the batch gets a `deferred`
+/// evidence entry and a `deferred` event and waits for the next run (`admitted`, or still
+/// `partially_fulfilled`). The run is closed with status `deferred`; the returned error says
+/// which stores and how many requests.
+async fn defer_batch(
+    cx: DeferCtx<'_>,
+    work: &[Work],
+    denied: &[(String, &'static str)],
+    unreachable: Vec<dsr_core::StoreError>,
+) -> Result<Error> {
+    let DeferCtx {
+        config,
+        control,
+        hasher,
+        run_id,
+        job,
+        progress,
+    } = cx;
+    // Store errors are value-free (code and constraint only), so they may go into evidence.
+    let stores: Vec<serde_json::Value> = unreachable
+        .iter()
+        .map(|e| json!({"store": e.store, "table": e.table, "code": e.code, "message": e.message}))
+        .collect();
+    let reason = Error::Deferred {
+        stores: unreachable.clone(),
+        requests: work.len(),
+    }
+    .to_string();
+    let mut forbidden: BTreeSet<String> = BTreeSet::new();
+    for w in work {
+        forbidden.extend(w.req.subject.identities.iter().map(|i| i.value.clone()));
+    }
+    let sink = Arc::new(DirSink::new(PathBuf::from(&config.settings.evidence)));
+    let mut log = RunLog::open(sink, run_id, Guard::new(forbidden))?;
+    control.start_run(run_id, job).await?;
+    log.append("run_started", None, json!({"job": job, "requests": work.len() + denied.len(), "disclosures_version": config.disclosures.version})).await?;
+    record_denials(config, control, hasher, denied, &mut log, progress).await?;
+    for w in work {
+        // Evidence first, then the control DB.
+        log.append(
+            "deferred",
+            Some(&w.req.id),
+            json!({
+                "kind": w.req.kind.key(),
+                "subject": admission::identity_hashes(hasher, &w.req),
+                "unreachable": stores,
+            }),
+        )
+        .await?;
+        let status = control
+            .defer(&w.req.id, json!({"run": run_id, "unreachable": stores}))
+            .await?;
+        tracing::warn!(request = %w.req.id, status = %status, "request deferred to the next run");
+        progress.step(&w.req.id);
+    }
+    let counts = json!({
+        "status": "deferred",
+        "reason": reason,
+        "unreachable": stores,
+        "requests": work.len() + denied.len(),
+        "deferred": work.len(),
+        "denied": denied.len(),
+        "fulfilled": 0,
+        "queries": 0,
+    });
+    log.append("run_finished", None, counts.clone()).await?;
+    control.finish_run(run_id, &counts).await?;
+    progress.finish();
+    Ok(Error::Deferred {
+        stores: unreachable,
+        requests: work.len(),
+    })
 }
 
 /// Lets shared rows whose every owner is erased in this batch go with the last of them.

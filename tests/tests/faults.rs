@@ -1,0 +1,191 @@
+//! End-to-end faults: a store unreachable when a run starts defers the whole batch, recorded
+//! (control DB events, evidence entries, the run row) with nothing resolved, reported or erased;
+//! the next run, with the store back, does the work.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use dsr_fixtures::subjects::*;
+use dsr_tests::{CRM_TABLES, Db, Env, text, verified, walk};
+use serde_json::Value;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Row};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+const FILLER: usize = 20;
+
+fn ok(o: &std::process::Output) {
+    assert!(o.status.success(), "dsr failed: {}", text(o));
+}
+
+/// The status column of `dsr status ID`, and the event names listed under it.
+fn status_of(env: &Env, id: &str) -> (String, Vec<String>) {
+    let o = env.dsr(&["status", id]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let mut lines = out.lines();
+    let first = lines.next().expect("status line");
+    let status = first.split_whitespace().nth(2).expect("status").to_string();
+    let events = lines
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .collect();
+    (status, events)
+}
+
+async fn crm_rows(env: &Env) -> BTreeMap<String, BTreeMap<i64, String>> {
+    let mut out = BTreeMap::new();
+    for t in CRM_TABLES {
+        out.insert(t.to_string(), env.rows(Db::Crm, t).await);
+    }
+    out
+}
+
+/// Every entry of every run log under the evidence directory.
+fn log_entries(env: &Env) -> Vec<Value> {
+    walk(&env.evidence().join("runs"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with("log.jsonl"))
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// (finished_at, summary) of every run, oldest first.
+async fn runs(env: &Env) -> Vec<(Option<String>, Option<String>)> {
+    let url = format!("sqlite://{}", env.dir.path().join("control.db").display());
+    let mut conn = SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("SELECT finished_at, summary FROM runs ORDER BY started_at, id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+        .collect()
+}
+
+fn audit_ok(env: &Env) {
+    let v = env.dsr(&["audit", "verify", env.evidence().to_str().unwrap()]);
+    assert!(v.status.success(), "audit verify failed: {}", text(&v));
+}
+
+#[tokio::test]
+async fn unreachable_store_defers_the_batch_and_the_next_run_does_it() {
+    let env = Env::new(FILLER).await;
+    ok(&env.submit(&[
+        verified("del-ben", "deletion", BEN_EMAIL),
+        verified("acc-ana", "access", ANA_EMAIL),
+    ]));
+    let crm_before = crm_rows(&env).await;
+    assert!(
+        !env.ids_where(Db::Crm, "orders", "id", BEN_CLOSED_ORDER_ID)
+            .await
+            .is_empty()
+    );
+
+    // The support store goes away: SQLite only opens an existing file.
+    let support = env.dir.path().join("support.db");
+    let away = env.dir.path().join("support.db.away");
+    std::fs::rename(&support, &away).unwrap();
+
+    let o = env.run();
+    assert!(!o.status.success(), "run should fail: {}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    let error: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error.len(), 1, "one error line: {stderr}");
+    assert!(
+        error[0].contains("store support unreachable (code ")
+            && error[0].contains("2 requests deferred to the next run"),
+        "{stderr}"
+    );
+    for v in [BEN_EMAIL, ANA_EMAIL] {
+        assert!(!text(&o).contains(v), "value in output: {}", text(&o));
+    }
+
+    // Nothing touched, nothing reported; both wait for the next run.
+    assert_eq!(crm_rows(&env).await, crm_before);
+    for id in ["del-ben", "acc-ana"] {
+        let (status, events) = status_of(&env, id);
+        assert_eq!(status, "admitted", "{id}");
+        assert_eq!(events.last().map(String::as_str), Some("deferred"), "{id}");
+        assert!(!env.reports().join(id).exists(), "{id} has a report");
+    }
+
+    // Evidence: verifies, one `deferred` entry per request, no manifest, no values.
+    audit_ok(&env);
+    let entries = log_entries(&env);
+    for id in ["del-ben", "acc-ana"] {
+        let deferred: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["kind"] == "deferred" && e["request"] == id)
+            .collect();
+        assert_eq!(deferred.len(), 1, "{id}");
+        assert_eq!(deferred[0]["data"]["unreachable"][0]["store"], "support");
+        assert!(deferred[0]["data"]["unreachable"][0]["code"].is_string());
+        assert!(!env.evidence().join("requests").join(id).exists());
+    }
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["kind"] == "request_started" || e["kind"] == "erase_intent")
+    );
+    let finished: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "run_finished")
+        .collect();
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["data"]["status"], "deferred");
+    let evidence = env.evidence_text();
+    for v in [BEN_EMAIL, ANA_EMAIL] {
+        assert!(!evidence.contains(v));
+    }
+
+    // The run is closed, its summary says why.
+    let r = runs(&env).await;
+    assert_eq!(r.len(), 1);
+    assert!(r[0].0.is_some(), "finished_at not set");
+    let summary: Value = serde_json::from_str(r[0].1.as_deref().unwrap()).unwrap();
+    assert_eq!(summary["status"], "deferred");
+    assert!(
+        summary["reason"]
+            .as_str()
+            .unwrap()
+            .contains("store support unreachable")
+    );
+    assert_eq!(summary["deferred"], 2);
+
+    // The store is back: the next run does the work.
+    std::fs::rename(&away, &support).unwrap();
+    ok(&env.run());
+    for id in ["del-ben", "acc-ana"] {
+        let (status, _) = status_of(&env, id);
+        assert_eq!(status, "fulfilled", "{id}");
+        assert!(env.reports().join(id).join("report.json").exists(), "{id}");
+    }
+    assert!(
+        env.ids_where(Db::Crm, "orders", "id", BEN_CLOSED_ORDER_ID)
+            .await
+            .is_empty()
+    );
+    assert!(
+        env.ids_where(Db::Support, "tickets", "customer_id", BEN_ID)
+            .await
+            .is_empty()
+    );
+    audit_ok(&env);
+    let r = runs(&env).await;
+    assert_eq!(r.len(), 2);
+    assert!(r[1].0.is_some());
+    for id in ["del-ben", "acc-ana"] {
+        let manifests = walk(&env.evidence().join("requests").join(id));
+        assert_eq!(manifests.len(), 1, "{id}: {manifests:?}");
+    }
+}
