@@ -477,3 +477,43 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[tokio::test]
+async fn check_rehearses_masks_and_run_refuses_a_rejected_one() {
+    let env = Env::new(FILLER).await;
+    ok(&env.dsr(&["check"]));
+    // A rule the config cannot see: the database refuses page views without an IP.
+    let opts =
+        <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&env.url(Db::Crm))
+            .unwrap();
+    let mut conn = sqlx::ConnectOptions::connect(&opts).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TRIGGER page_views_need_ip BEFORE UPDATE ON page_views WHEN NEW.ip IS NULL
+         BEGIN SELECT RAISE(ABORT, 'ip required'); END;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let before = env.snapshot().await;
+    let c = env.dsr(&["check"]);
+    assert!(!c.status.success());
+    let out = text(&c);
+    assert!(
+        out.contains("crm.page_views") && out.contains("mask would be rejected"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("ip required"),
+        "database messages stay out: {out}"
+    );
+    assert_eq!(env.snapshot().await, before, "the rehearsal is rolled back");
+
+    ok(&env.submit(&[verified("del-ben", "deletion", BEN_EMAIL)]));
+    let r = env.run();
+    assert!(!r.status.success(), "{}", text(&r));
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "nothing deleted while a mask would fail"
+    );
+}

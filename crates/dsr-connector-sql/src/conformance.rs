@@ -73,6 +73,7 @@ fn table(name: &str, key: &[&str], columns: Vec<ColumnMap>) -> TableMap {
         key: key.iter().map(|k| k.to_string()).collect(),
         client_column: None,
         collected_at: None,
+        column_types: Default::default(),
         columns,
     }
 }
@@ -132,7 +133,44 @@ pub async fn run(url: &str) {
     qualified_names(&c, &default_schema(url)).await;
     exact_lookups(&c).await;
     relations_and_rules(&c).await;
+    rehearsal_changes_nothing(&c).await;
     erase_with_savepoints(&c).await;
+}
+
+/// `rehearse` answers like `erase` and leaves every record as it was; `sample` reads records.
+async fn rehearsal_changes_nothing(c: &SqlConnector) {
+    let p = people();
+    let sample = c.sample(&p, 2).await.expect("sample");
+    assert_eq!(sample.len(), 2);
+    let groups = vec![
+        EraseGroup {
+            request_id: "fine".into(),
+            ops: vec![EraseOp::Mask {
+                table: "people".into(),
+                key_columns: cols(&["id"]),
+                key: key(&["2"]),
+                set: vec![("note".into(), Value::Text("[erased]".into()))],
+            }],
+        },
+        EraseGroup {
+            request_id: "refused".into(),
+            ops: vec![EraseOp::Mask {
+                table: "people".into(),
+                key_columns: cols(&["id"]),
+                key: key(&["2"]),
+                set: vec![("email".into(), Value::Null)],
+            }],
+        },
+    ];
+    let out = c.rehearse(&groups).await.expect("rehearse");
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    assert!(out[1].result.is_err(), "NOT NULL refuses the mask");
+    let two = find(c, &p, "id", Normalizer::Exact, &["2"]).await;
+    assert_eq!(
+        two[0].record.get("note"),
+        &Value::Text("two".into()),
+        "a rehearsal is rolled back"
+    );
 }
 
 /// The schema unqualified names resolve to on a fresh connection.

@@ -7,6 +7,7 @@ use crate::dialect::{self, Col, Dialect};
 use crate::driver::Driver;
 use crate::error::store_error;
 use dsr_core::StoreError;
+use dsr_core::config::TableMap;
 use dsr_core::connector::{
     Connector, EraseGroup, EraseOp, FindQuery, Found, GroupOutcome, LiveTable,
 };
@@ -259,7 +260,7 @@ type EraseResult =
 /// The erase transaction, written once and expanded per concrete pool type (an `async fn`
 /// generic over the driver trips the compiler's higher-ranked `Send` inference).
 macro_rules! erase_in {
-    ($pool:expr, $groups:expr) => {{
+    ($pool:expr, $groups:expr, $commit:expr) => {{
         async {
             let groups: &[Vec<Stmt>] = $groups;
             let mut tx = $pool.begin().await.map_err(|e| ("begin", e))?;
@@ -305,12 +306,90 @@ macro_rules! erase_in {
                     }
                 }
             }
-            tx.commit().await.map_err(|e| ("commit", e))?;
+            if $commit {
+                tx.commit().await.map_err(|e| ("commit", e))?;
+            } else {
+                tx.rollback().await.map_err(|e| ("rollback", e))?;
+            }
             let r: EraseResult = Ok(out);
             r
         }
         .await
     }};
+}
+
+impl SqlConnector {
+    /// Applies `groups` in one transaction (savepoint per group), committed or rolled back.
+    async fn apply(
+        &self,
+        groups: &[EraseGroup],
+        commit: bool,
+    ) -> Result<Vec<GroupOutcome>, StoreError> {
+        let d = self.dialect.as_ref();
+        // Read every table's description first, so no borrow of an op lives across an await.
+        let mut tables: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g.ops.iter())
+            .map(|op| match op {
+                EraseOp::Delete { table, .. } | EraseOp::Mask { table, .. } => table.clone(),
+            })
+            .collect();
+        tables.sort();
+        tables.dedup();
+        let mut lives: HashMap<String, LiveTable> = HashMap::new();
+        for t in tables {
+            let lt = self.live(&t).await?;
+            lives.insert(t, lt);
+        }
+        let empty = LiveTable::default();
+        let mut prepared: Vec<Vec<Stmt>> = Vec::with_capacity(groups.len());
+        for g in groups {
+            let mut stmts = Vec::with_capacity(g.ops.len());
+            for op in &g.ops {
+                let (table, key_columns, key) = match op {
+                    EraseOp::Delete {
+                        table,
+                        key_columns,
+                        key,
+                    }
+                    | EraseOp::Mask {
+                        table,
+                        key_columns,
+                        key,
+                        ..
+                    } => (table, key_columns, key),
+                };
+                let live = lives.get(table).unwrap_or(&empty);
+                let kc = cols(key_columns, live);
+                let mut params: Vec<Option<String>> = Vec::new();
+                let sql = match op {
+                    EraseOp::Delete { .. } => dialect::delete_sql(d, table, &kc),
+                    EraseOp::Mask { set, .. } => {
+                        let names: Vec<String> = set.iter().map(|(c, _)| c.clone()).collect();
+                        params.extend(set.iter().map(|(_, v)| text(v)));
+                        dialect::update_sql(d, table, &cols(&names, live), &kc)
+                    }
+                };
+                params.extend(key.iter().map(text));
+                stmts.push(Stmt {
+                    table: table.clone(),
+                    sql,
+                    params,
+                });
+            }
+            prepared.push(stmts);
+        }
+        let results = with_pool!(&self.pools, p => erase_in!(p, &prepared, commit))
+            .map_err(|(op, e)| self.err(None, op, &e))?;
+        Ok(groups
+            .iter()
+            .zip(results)
+            .map(|(g, r)| GroupOutcome {
+                request_id: g.request_id.clone(),
+                result: r.map_err(|(table, e)| self.err(Some(&table), "erase", &e)),
+            })
+            .collect())
+    }
 }
 
 async fn scalar_in<DB>(
@@ -407,68 +486,43 @@ impl Connector for SqlConnector {
     }
 
     async fn erase(&self, groups: &[EraseGroup]) -> Result<Vec<GroupOutcome>, StoreError> {
+        self.apply(groups, true).await
+    }
+
+    async fn rehearse(&self, groups: &[EraseGroup]) -> Result<Vec<GroupOutcome>, StoreError> {
+        self.apply(groups, false).await
+    }
+
+    async fn sample(&self, table: &TableMap, limit: usize) -> Result<Vec<Record>, StoreError> {
+        let name = table.id.table.as_str();
+        let live = self.live(name).await?;
+        let select = table.select_columns();
         let d = self.dialect.as_ref();
-        // Read every table's description first, so no borrow of an op lives across an await.
-        let mut tables: Vec<String> = groups
+        let cols: Vec<String> = cols(&select, &live)
             .iter()
-            .flat_map(|g| g.ops.iter())
-            .map(|op| match op {
-                EraseOp::Delete { table, .. } | EraseOp::Mask { table, .. } => table.clone(),
-            })
+            .map(|c| d.as_text(&d.quote_part(c.name), c.declared))
             .collect();
-        tables.sort();
-        tables.dedup();
-        let mut lives: HashMap<String, LiveTable> = HashMap::new();
-        for t in tables {
-            let lt = self.live(&t).await?;
-            lives.insert(t, lt);
-        }
-        let empty = LiveTable::default();
-        let mut prepared: Vec<Vec<Stmt>> = Vec::with_capacity(groups.len());
-        for g in groups {
-            let mut stmts = Vec::with_capacity(g.ops.len());
-            for op in &g.ops {
-                let (table, key_columns, key) = match op {
-                    EraseOp::Delete {
-                        table,
-                        key_columns,
-                        key,
-                    }
-                    | EraseOp::Mask {
-                        table,
-                        key_columns,
-                        key,
-                        ..
-                    } => (table, key_columns, key),
-                };
-                let live = lives.get(table).unwrap_or(&empty);
-                let kc = cols(key_columns, live);
-                let mut params: Vec<Option<String>> = Vec::new();
-                let sql = match op {
-                    EraseOp::Delete { .. } => dialect::delete_sql(d, table, &kc),
-                    EraseOp::Mask { set, .. } => {
-                        let names: Vec<String> = set.iter().map(|(c, _)| c.clone()).collect();
-                        params.extend(set.iter().map(|(_, v)| text(v)));
-                        dialect::update_sql(d, table, &cols(&names, live), &kc)
-                    }
-                };
-                params.extend(key.iter().map(text));
-                stmts.push(Stmt {
-                    table: table.clone(),
-                    sql,
-                    params,
-                });
-            }
-            prepared.push(stmts);
-        }
-        let results = with_pool!(&self.pools, p => erase_in!(p, &prepared))
-            .map_err(|(op, e)| self.err(None, op, &e))?;
-        Ok(groups
-            .iter()
-            .zip(results)
-            .map(|(g, r)| GroupOutcome {
-                request_id: g.request_id.clone(),
-                result: r.map_err(|(table, e)| self.err(Some(&table), "erase", &e)),
+        let sql = format!(
+            "SELECT {} FROM {} LIMIT {limit}",
+            cols.join(", "),
+            d.quote_name(name)
+        );
+        let rows = with_pool!(&self.pools, p => find_in(p, &sql, &[], 0, select.len()).await)
+            .map_err(|e| self.err(Some(name), "sample", &e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let values: BTreeMap<String, Value> = select
+                    .iter()
+                    .zip(row)
+                    .map(|(n, v)| (n.clone(), v.map(Value::Text).unwrap_or(Value::Null)))
+                    .collect();
+                let key = table
+                    .key
+                    .iter()
+                    .map(|k| values.get(k).cloned().unwrap_or(Value::Null))
+                    .collect();
+                Record { key, values }
             })
             .collect())
     }

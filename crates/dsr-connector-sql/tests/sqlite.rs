@@ -44,6 +44,7 @@ fn people() -> TableMap {
         key: vec!["id".into()],
         client_column: None,
         collected_at: None,
+        column_types: Default::default(),
         columns: vec![
             col("email", Some(("email", Normalizer::Email))),
             col("phone", Some(("phone", Normalizer::Phone))),

@@ -114,6 +114,13 @@ pub trait Connector: Send + Sync {
     /// commit the transaction is the outer error (then nothing changed).
     async fn erase(&self, groups: &[EraseGroup]) -> Result<Vec<GroupOutcome>, StoreError>;
 
+    /// Up to `limit` records of `table` (its selected columns), for rehearsing masks.
+    async fn sample(&self, table: &TableMap, limit: usize) -> Result<Vec<Record>, StoreError>;
+
+    /// As [`Connector::erase`], but the transaction is always rolled back: tells whether the
+    /// store would accept the groups (types, NOT NULL, UNIQUE, CHECK, foreign keys).
+    async fn rehearse(&self, groups: &[EraseGroup]) -> Result<Vec<GroupOutcome>, StoreError>;
+
     /// How many of `keys` still exist in `table`.
     async fn count_present(
         &self,

@@ -212,7 +212,50 @@ pub async fn check_live(map: &mut DataMap, connectors: &Connectors) -> Result<Ve
                     t.key = lt.primary_key.clone();
                 }
             }
+            t.column_types = lt.columns.clone();
+            if let Some(p) = rehearse_mask(conn.as_ref(), t).await? {
+                problems.push(p);
+            }
         }
     }
     Ok(problems)
+}
+
+/// Applies a table's mask to up to two of its records inside a transaction that is rolled
+/// back, so a mask the column's type or constraints (NOT NULL, UNIQUE, CHECK, foreign keys)
+/// would reject is found before any run, not during one.
+async fn rehearse_mask(
+    conn: &dyn Connector,
+    t: &dsr_core::config::TableMap,
+) -> Result<Option<String>> {
+    let dsr_core::config::EraseAction::Mask(ms) = &t.erase else {
+        return Ok(None);
+    };
+    if t.key.is_empty() {
+        return Ok(None);
+    }
+    let sample = conn.sample(t, 2).await?;
+    if sample.is_empty() {
+        return Ok(None);
+    }
+    let ops = sample
+        .iter()
+        .map(|r| dsr_core::connector::EraseOp::Mask {
+            table: t.id.table.clone(),
+            key_columns: t.key.clone(),
+            key: r.key.clone(),
+            set: crate::plan::masked_values(t, r, ms),
+        })
+        .collect();
+    let group = dsr_core::connector::EraseGroup {
+        request_id: "rehearsal".into(),
+        ops,
+    };
+    let out = conn.rehearse(&[group]).await?;
+    Ok(out.into_iter().find_map(|o| o.result.err()).map(|e| {
+        format!(
+            "{}: the mask would be rejected by the database: {} ({})",
+            t.id, e.message, e.code
+        )
+    }))
 }

@@ -9,11 +9,11 @@
 
 use crate::resolve::{Resolution, Resolved, RowId};
 use chrono::{DateTime, Utc};
-use dsr_core::config::{DataMap, EdgeKind, EraseAction, TableRef};
+use dsr_core::config::{DataMap, EdgeKind, EraseAction, TableMap, TableRef};
 use dsr_core::exemption::{Exemptions, Retention};
 use dsr_core::mask::MaskStrategy;
 use dsr_core::request::{Identity, Request};
-use dsr_core::value::Value;
+use dsr_core::value::{Record, Value};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -298,5 +298,33 @@ fn pointers<'a>(
             })
         })
         .map(|(_, a)| a)
+        .collect()
+}
+
+/// The values a mask writes over `record`: each strategy applied to the current value, a
+/// random string never longer than the column holds.
+pub fn masked_values(
+    tm: &TableMap,
+    record: &Record,
+    strategies: &[(String, MaskStrategy)],
+) -> Vec<(String, Value)> {
+    let mut random = |n: usize| -> String {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        (0..n)
+            .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+            .collect()
+    };
+    strategies
+        .iter()
+        .map(|(c, s)| {
+            let s = match (s, tm.max_text_len(c)) {
+                (MaskStrategy::Random(n), Some(max)) if *n > max => {
+                    MaskStrategy::Random(max.max(1))
+                }
+                _ => s.clone(),
+            };
+            (c.clone(), s.apply(record.get(c), &mut random))
+        })
         .collect()
 }

@@ -602,13 +602,6 @@ async fn erase_all(
     work: &mut [Work],
     log: &mut RunLog,
 ) -> Result<()> {
-    let mut rng_string = |n: usize| -> String {
-        use rand::Rng;
-        let mut rng = rand::thread_rng();
-        (0..n)
-            .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
-            .collect()
-    };
     for store in &config.data_map.stores {
         let Some(conn) = connectors.get(&store.name) else {
             continue;
@@ -645,12 +638,7 @@ async fn erase_all(
                             table: row.table.table.clone(),
                             key_columns: tm.key.clone(),
                             key: row.record.key.clone(),
-                            set: ms
-                                .iter()
-                                .map(|(c, s)| {
-                                    (c.clone(), s.apply(row.record.get(c), &mut rng_string))
-                                })
-                                .collect(),
+                            set: plan::masked_values(tm, &row.record, ms),
                         },
                         "mask",
                     ),

@@ -483,6 +483,7 @@ fn store(
             key: tf.key.clone().unwrap_or_default(),
             client_column: tf.client_column.clone(),
             collected_at,
+            column_types: BTreeMap::new(),
             columns,
         });
     }

@@ -154,12 +154,24 @@ pub struct TableMap {
     pub collected_at: Option<String>,
     /// Mapped columns.
     pub columns: Vec<ColumnMap>,
+    /// Declared type of every live column (filled from the live schema before a run).
+    pub column_types: BTreeMap<String, String>,
 }
 
 impl TableMap {
     /// A mapped column by name.
     pub fn column(&self, name: &str) -> Option<&ColumnMap> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The longest text the column holds, from a declared `varchar(n)`/`char(n)`.
+    pub fn max_text_len(&self, column: &str) -> Option<usize> {
+        let t = self.column_types.get(column)?.to_ascii_lowercase();
+        if !t.contains("char") {
+            return None;
+        }
+        let inner = t.split_once('(')?.1.split_once(')')?.0;
+        inner.trim().parse().ok()
     }
 
     /// Every column dsr reads from this table: key, mapped, client and collection columns
