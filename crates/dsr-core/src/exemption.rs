@@ -48,6 +48,17 @@ pub enum Condition {
 pub fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
     match v {
         Value::Int(secs) => DateTime::from_timestamp(*secs, 0),
+        Value::Text(s)
+            if !s.trim().is_empty()
+                && s.trim().bytes().all(|b| b.is_ascii_digit())
+                && s.trim().len() >= 9 =>
+        {
+            // Unix seconds stored in an integer column arrive as text.
+            s.trim()
+                .parse::<i64>()
+                .ok()
+                .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        }
         Value::Text(s) => {
             let s = s.trim();
             DateTime::parse_from_rfc3339(s)
@@ -244,6 +255,7 @@ mod tests {
             ]),
             now
         ));
+        assert!(parse_timestamp(&Value::Text("1795341600".into())).is_some());
         for text in [
             "2026-11-01 10:00:00+00",
             "2026-11-01 10:00:00.25+02",

@@ -40,18 +40,19 @@ impl Value {
         matches!(self, Value::Null)
     }
 
-    /// Truthiness for flag columns: non-zero numbers, `true`, and the texts
-    /// `true`/`t`/`yes`/`y`/`1`.
+    /// Truthiness for flag columns: non-zero numbers (also as text), `true`, and the texts
+    /// `true`/`t`/`yes`/`y`.
     pub fn is_truthy(&self) -> bool {
         match self {
             Value::Null | Value::Bytes(_) => false,
             Value::Bool(b) => *b,
             Value::Int(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
-            Value::Text(s) => matches!(
-                s.trim().to_ascii_lowercase().as_str(),
-                "true" | "t" | "yes" | "y" | "1"
-            ),
+            Value::Text(s) => {
+                let t = s.trim().to_ascii_lowercase();
+                matches!(t.as_str(), "true" | "t" | "yes" | "y")
+                    || t.parse::<f64>().is_ok_and(|x| x != 0.0)
+            }
         }
     }
 }

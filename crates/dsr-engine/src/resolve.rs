@@ -304,10 +304,12 @@ impl Walker<'_> {
                 if !slot.contains(&id) {
                     slot.push(id);
                 }
-                // A unique identity column names this row alone: record the answer to that
-                // lookup now, so re-seeding by it costs no query.
+                // A unique identity that is also the table's primary key names this row alone:
+                // record the answer to that lookup now, so re-seeding by it costs no query.
                 for (c, role) in tm.identity_columns() {
-                    if !role.unique || c.name == col {
+                    // Only a single-column primary key guarantees one row per value.
+                    let sole_key = tm.key.len() == 1 && tm.key[0] == c.name;
+                    if !role.unique || !sole_key || c.name == col {
                         continue;
                     }
                     if let Some(v) = self.rows[id].record.get(&c.name).as_text()

@@ -708,6 +708,7 @@ async fn erase_all(
                                 }
                             }
                             let mut remaining = 0u64;
+                            let mut unverified: Option<dsr_core::StoreError> = None;
                             for (table, keys) in &by_table {
                                 let key_cols = config
                                     .data_map
@@ -717,10 +718,18 @@ async fn erase_all(
                                     })
                                     .map(|t| t.key.clone())
                                     .unwrap_or_default();
-                                remaining += conn.count_present(table, &key_cols, keys).await?;
+                                match conn.count_present(table, &key_cols, keys).await {
+                                    Ok(n) => remaining += n,
+                                    // The commit stands; the proof is missing, so the request
+                                    // stays open and the next run re-checks.
+                                    Err(e) => unverified = Some(e),
+                                }
                             }
-                            log.append("erase_verified", Some(&o.request_id), json!({"store": store.name, "checked": by_table.values().map(Vec::len).sum::<usize>(), "remaining": remaining})).await?;
-                            if remaining > 0 {
+                            let error = unverified
+                                .as_ref()
+                                .map(|e| json!({"code": e.code, "message": e.message}));
+                            log.append("erase_verified", Some(&o.request_id), json!({"store": store.name, "checked": by_table.values().map(Vec::len).sum::<usize>(), "remaining": remaining, "error": error})).await?;
+                            if remaining > 0 || unverified.is_some() {
                                 w.failed_stores.push(store.name.clone());
                             }
                         }
