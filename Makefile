@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help demo demo-servers test build fmt fmt-check lint unit services clean
+.PHONY: help demo demo-servers bench bench-sql test build fmt fmt-check lint unit services clean
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -15,6 +15,11 @@ demo: ## Fresh SQLite estate, the sample requests, one nightly run (output under
 
 demo-servers: ## The same demo with crm on PostgreSQL and support on MariaDB (output under var/demo-servers)
 	./scripts/demo-servers.sh
+
+bench: bench-sql ## Every benchmark (figures and ratios, not tests)
+
+bench-sql: ## Batched find across PostgreSQL + MariaDB vs one query per subject vs the raw driver
+	./scripts/bench-sql.sh
 
 test: fmt-check lint services unit ## Formatting, clippy -D warnings, every test (starts PostgreSQL/MariaDB if down)
 
