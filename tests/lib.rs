@@ -97,6 +97,11 @@ impl Env {
 
     /// Runs `dsr` with this estate's environment.
     pub fn dsr(&self, args: &[&str]) -> Output {
+        self.dsr_with(args, &[])
+    }
+
+    /// Runs `dsr` with this estate's environment plus `vars`.
+    pub fn dsr_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
         Command::new(dsr_bin())
             .args(args)
             .current_dir(root())
@@ -112,6 +117,8 @@ impl Env {
             .env("DSR_HASH_KEY", "test-hash-key-0123456789abcdef")
             .env("NO_COLOR", "1")
             .env_remove("DSR_LOG")
+            .env_remove("DSR_FAILPOINT")
+            .envs(vars.iter().copied())
             .output()
             .expect("run dsr")
     }
