@@ -8,12 +8,10 @@ use dsr_tests::{Env, text, verified};
 use std::collections::{BTreeMap, BTreeSet};
 
 type Snapshot = BTreeMap<(String, i64), String>;
+type Keys = BTreeSet<(String, i64)>;
 
 /// Rows removed, and rows changed, between two snapshots.
-fn effect(
-    before: &Snapshot,
-    after: &Snapshot,
-) -> (BTreeSet<(String, i64)>, BTreeSet<(String, i64)>) {
+fn effect(before: &Snapshot, after: &Snapshot) -> (Keys, Keys) {
     let removed = before
         .keys()
         .filter(|k| !after.contains_key(*k))
