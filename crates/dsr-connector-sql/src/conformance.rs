@@ -126,10 +126,28 @@ pub async fn run(url: &str) {
     SqlConnector::run_script(url, SCHEMA)
         .await
         .unwrap_or_else(|e| panic!("creating the conformance schema: {e}"));
+    let extra = match crate::scheme_of(url) {
+        Some("postgres") => {
+            "CREATE TABLE typed (id BIGINT PRIMARY KEY, amount NUMERIC(10,2), photo BYTEA, prefs JSONB, at TIMESTAMPTZ);
+             INSERT INTO typed VALUES (1, 12.50, decode('deadbeef', 'hex'), '{\"a\": 1}', '2026-11-01 10:00:00+00');"
+        }
+        Some("mysql") => {
+            "CREATE TABLE typed (id BIGINT PRIMARY KEY, amount DECIMAL(10,2), photo VARBINARY(64), prefs JSON, at DATETIME);
+             INSERT INTO typed VALUES (1, 12.50, X'DEADBEEF', '{\"a\": 1}', '2026-11-01 10:00:00');"
+        }
+        _ => {
+            "CREATE TABLE typed (id BIGINT PRIMARY KEY, amount DECIMAL(10,2), photo BLOB, prefs TEXT, at TEXT);
+             INSERT INTO typed VALUES (1, 12.50, X'DEADBEEF', '{\"a\": 1}', '2026-11-01T10:00:00Z');"
+        }
+    };
+    SqlConnector::run_script(url, extra)
+        .await
+        .unwrap_or_else(|e| panic!("typed table: {e}"));
     let c = SqlConnector::connect("conformance", url)
         .await
         .expect("connect");
     live_schema(&c).await;
+    typed_values(&c).await;
     qualified_names(&c, &default_schema(url)).await;
     exact_lookups(&c).await;
     relations_and_rules(&c).await;
@@ -170,6 +188,38 @@ async fn rehearsal_changes_nothing(c: &SqlConnector) {
         two[0].record.get("note"),
         &Value::Text("two".into()),
         "a rehearsal is rolled back"
+    );
+}
+
+/// Decimals, binary, JSON and timestamps arrive as text a report and a rule can use.
+async fn typed_values(c: &SqlConnector) {
+    let t = table(
+        "typed",
+        &["id"],
+        vec![
+            col("id", Some(("customer_id", Normalizer::Exact))),
+            col("amount", None),
+            col("photo", None),
+            col("prefs", None),
+            col("at", None),
+        ],
+    );
+    let found = find(c, &t, "id", Normalizer::Exact, &["1"]).await;
+    let r = &found[0].record;
+    let text = |k: &str| r.get(k).as_text().unwrap_or_default();
+    assert_eq!(
+        text("amount").parse::<f64>().ok(),
+        Some(12.5),
+        "decimal: {:?}",
+        r.get("amount")
+    );
+    assert_eq!(text("photo"), "deadbeef", "binary as hex");
+    let prefs: serde_json::Value = serde_json::from_str(&text("prefs")).expect("JSON text");
+    assert_eq!(prefs["a"], 1);
+    assert!(
+        dsr_core::exemption::parse_timestamp(r.get("at")).is_some(),
+        "timestamp: {:?}",
+        r.get("at")
     );
 }
 
