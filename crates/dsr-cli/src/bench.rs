@@ -218,6 +218,56 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
             .await?;
     let rows = res.rows.len();
 
+    // The connector's share of (a): the same three lookups through `Connector::find` alone.
+    let customers = map
+        .tables()
+        .find(|t| t.id.table == "customers")
+        .context("customers")?
+        .clone();
+    let orders = map
+        .tables()
+        .find(|t| t.id.table == "orders")
+        .context("orders")?
+        .clone();
+    let contacts = map
+        .tables()
+        .find(|t| t.id.table == "contacts")
+        .context("contacts")?
+        .clone();
+    let (pg_conn, my_conn) = (
+        conns.get("pg").context("pg")?.clone(),
+        conns.get("my").context("my")?.clone(),
+    );
+    let (connector_s, _) = best_of(|| async {
+        use dsr_core::connector::FindQuery;
+        let (c, m) = futures_lite_join(
+            pg_conn.find(FindQuery {
+                table: &customers,
+                column: "email",
+                normalizer: Normalizer::Email,
+                values: &emails,
+            }),
+            my_conn.find(FindQuery {
+                table: &contacts,
+                column: "email",
+                normalizer: Normalizer::Email,
+                values: &emails,
+            }),
+        )
+        .await;
+        let ids: Vec<String> = c?.iter().map(|f| f.record.key_text()).collect();
+        let o = pg_conn
+            .find(FindQuery {
+                table: &orders,
+                column: "customer_id",
+                normalizer: Normalizer::Exact,
+                values: &ids,
+            })
+            .await?;
+        Ok(o.len() + m?.len())
+    })
+    .await?;
+
     // (c) the same batched queries straight through the drivers.
     let pgp = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
@@ -275,6 +325,7 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
         "batched_s": batched_s,
         "per_subject_s": per_subject_s,
         "raw_s": raw_s,
+        "connector_s": connector_s,
         "batched_vs_per_subject": per_subject_s / batched_s,
         "batched_vs_raw": batched_s / raw_s,
         "peak_rss_bytes": peak_rss(),
@@ -327,4 +378,12 @@ async fn per_subject(
         .len();
     }
     Ok(n)
+}
+
+/// Runs two futures concurrently.
+async fn futures_lite_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
+    tokio::join!(a, b)
 }

@@ -167,7 +167,7 @@ enum AuditCommand {
 fn init_logs(format: LogFormat, verbose: u8) {
     let default = if verbose > 0 { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DSR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sqlx=warn")));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sqlx=error")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -76,7 +76,8 @@ impl SqlConnector {
                     .map_err(e)?
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    .create_if_missing(false);
+                    .create_if_missing(false)
+                    .disable_statement_logging();
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
                     .connect_with(opts)
@@ -142,6 +143,7 @@ impl SqlConnector {
             Some("postgres") => {
                 let mut c = PgConnectOptions::from_str(url)
                     .map_err(e)?
+                    .disable_statement_logging()
                     .connect()
                     .await
                     .map_err(e)?;
@@ -150,6 +152,7 @@ impl SqlConnector {
             Some("mysql") => {
                 let mut c = MySqlConnectOptions::from_str(&mysql_url(url))
                     .map_err(e)?
+                    .disable_statement_logging()
                     .connect()
                     .await
                     .map_err(e)?;
@@ -415,6 +418,10 @@ where
 impl Connector for SqlConnector {
     fn store(&self) -> &str {
         &self.store
+    }
+
+    fn max_batch(&self) -> usize {
+        self.dialect.max_params()
     }
 
     async fn describe(&self, tables: &[&str]) -> Result<BTreeMap<String, LiveTable>, StoreError> {

@@ -104,6 +104,11 @@ pub trait Connector: Send + Sync {
     /// Store name from the data map.
     fn store(&self) -> &str;
 
+    /// Most values one lookup statement carries (a find of more values takes several).
+    fn max_batch(&self) -> usize {
+        900
+    }
+
     /// Live schema of `tables`; a table that does not exist is absent from the answer.
     async fn describe(&self, tables: &[&str]) -> Result<BTreeMap<String, LiveTable>, StoreError>;
 

@@ -260,24 +260,31 @@ impl Walker<'_> {
             }
             groups.entry((lk.0, lk.1)).or_default().insert(lk.2);
         }
+        // Every query of the round runs at once (stores and tables are independent); the
+        // answers are then taken in a fixed order, so the result does not depend on timing.
+        let (map, connectors) = (self.map, self.connectors);
+        let mut queries = Vec::new();
         for ((tref, col), values) in groups {
-            let Some(tm) = self.map.table(&tref) else {
-                continue;
-            };
-            let Some(conn) = self.connectors.get(&tref.store) else {
+            let (Some(tm), Some(conn)) = (map.table(&tref), connectors.get(&tref.store)) else {
                 continue;
             };
             let values: Vec<String> = values.into_iter().collect();
             let normalizer = self.normalizer(&tref, &col);
-            let found = conn
-                .find(FindQuery {
+            self.queries += values.len().div_ceil(conn.max_batch().max(1)).max(1);
+            queries.push((tref, col, values, normalizer, tm, conn));
+        }
+        let answers = futures::future::try_join_all(queries.iter().map(
+            |(_, col, values, normalizer, tm, conn)| {
+                conn.find(FindQuery {
                     table: tm,
-                    column: &col,
-                    normalizer,
-                    values: &values,
+                    column: col,
+                    normalizer: *normalizer,
+                    values,
                 })
-                .await?;
-            self.queries += values.len().div_ceil(900).max(1);
+            },
+        ))
+        .await?;
+        for ((tref, col, values, _, tm, _), found) in queries.into_iter().zip(answers) {
             for v in &values {
                 self.cache
                     .entry((tref.clone(), col.clone(), v.clone()))
@@ -372,7 +379,8 @@ impl Walker<'_> {
 
     fn compute_owners(&mut self, row: RowId, depth: usize) -> Option<BTreeSet<Identity>> {
         let tref = self.rows[row].table.clone();
-        let tm = self.table(&tref)?.clone();
+        let map = self.map;
+        let tm = map.table(&tref)?;
         let mut set = BTreeSet::new();
         for c in &tm.columns {
             if let Some(role) = &c.identity
