@@ -268,6 +268,22 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
     })
     .await?;
 
+    // Diagnostics: each lookup alone, through the connector and through the driver.
+    let mut diag = serde_json::Map::new();
+    if std::env::var("DSR_BENCH_DIAG").is_ok() {
+        use dsr_core::connector::FindQuery;
+        let t = Instant::now();
+        let c = pg_conn.find(FindQuery { table: &customers, column: "email", normalizer: Normalizer::Email, values: &emails }).await?;
+        diag.insert("conn_customers_s".into(), t.elapsed().as_secs_f64().into());
+        let ids: Vec<String> = c.iter().map(|f| f.record.key_text()).collect();
+        let t = Instant::now();
+        pg_conn.find(FindQuery { table: &orders, column: "customer_id", normalizer: Normalizer::Exact, values: &ids }).await?;
+        diag.insert("conn_orders_s".into(), t.elapsed().as_secs_f64().into());
+        let t = Instant::now();
+        my_conn.find(FindQuery { table: &contacts, column: "email", normalizer: Normalizer::Email, values: &emails }).await?;
+        diag.insert("conn_contacts_s".into(), t.elapsed().as_secs_f64().into());
+    }
+
     // (c) the same batched queries straight through the drivers.
     let pgp = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
@@ -326,6 +342,7 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
         "per_subject_s": per_subject_s,
         "raw_s": raw_s,
         "connector_s": connector_s,
+        "diagnostics": diag,
         "batched_vs_per_subject": per_subject_s / batched_s,
         "batched_vs_raw": batched_s / raw_s,
         "peak_rss_bytes": peak_rss(),
