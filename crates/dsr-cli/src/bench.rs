@@ -273,14 +273,35 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
     if std::env::var("DSR_BENCH_DIAG").is_ok() {
         use dsr_core::connector::FindQuery;
         let t = Instant::now();
-        let c = pg_conn.find(FindQuery { table: &customers, column: "email", normalizer: Normalizer::Email, values: &emails }).await?;
+        let c = pg_conn
+            .find(FindQuery {
+                table: &customers,
+                column: "email",
+                normalizer: Normalizer::Email,
+                values: &emails,
+            })
+            .await?;
         diag.insert("conn_customers_s".into(), t.elapsed().as_secs_f64().into());
         let ids: Vec<String> = c.iter().map(|f| f.record.key_text()).collect();
         let t = Instant::now();
-        pg_conn.find(FindQuery { table: &orders, column: "customer_id", normalizer: Normalizer::Exact, values: &ids }).await?;
+        pg_conn
+            .find(FindQuery {
+                table: &orders,
+                column: "customer_id",
+                normalizer: Normalizer::Exact,
+                values: &ids,
+            })
+            .await?;
         diag.insert("conn_orders_s".into(), t.elapsed().as_secs_f64().into());
         let t = Instant::now();
-        my_conn.find(FindQuery { table: &contacts, column: "email", normalizer: Normalizer::Email, values: &emails }).await?;
+        my_conn
+            .find(FindQuery {
+                table: &contacts,
+                column: "email",
+                normalizer: Normalizer::Email,
+                values: &emails,
+            })
+            .await?;
         diag.insert("conn_contacts_s".into(), t.elapsed().as_secs_f64().into());
     }
 

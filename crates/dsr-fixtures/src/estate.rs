@@ -46,17 +46,35 @@ impl Flavor {
         }
     }
 
-    fn crm_schema(self) -> &'static str {
+    fn crm_schema(self) -> String {
+        // Expression indexes on exactly the normalised expression dsr compares make email
+        // lookups index lookups (MariaDB's case-insensitive plain index serves there).
         match self {
-            Flavor::Sqlite | Flavor::Postgres => sql::CRM_SCHEMA,
-            Flavor::MySql => sql::CRM_SCHEMA_MYSQL,
+            Flavor::Sqlite => format!(
+                "{}CREATE INDEX customers_email_norm ON customers(lower(trim(email)));\n\
+                 CREATE INDEX marketing_contacts_email_norm ON marketing_contacts(lower(trim(email)));\n",
+                sql::CRM_SCHEMA
+            ),
+            Flavor::Postgres => format!(
+                "{}CREATE INDEX customers_email_norm ON customers(lower(btrim(email)));\n\
+                 CREATE INDEX marketing_contacts_email_norm ON marketing_contacts(lower(btrim(email)));\n",
+                sql::CRM_SCHEMA
+            ),
+            Flavor::MySql => sql::CRM_SCHEMA_MYSQL.to_string(),
         }
     }
 
-    fn support_schema(self) -> &'static str {
+    fn support_schema(self) -> String {
         match self {
-            Flavor::Sqlite | Flavor::Postgres => sql::SUPPORT_SCHEMA,
-            Flavor::MySql => sql::SUPPORT_SCHEMA_MYSQL,
+            Flavor::Sqlite => format!(
+                "{}CREATE INDEX tickets_email_norm ON tickets(lower(trim(email)));\n",
+                sql::SUPPORT_SCHEMA
+            ),
+            Flavor::Postgres => format!(
+                "{}CREATE INDEX tickets_email_norm ON tickets(lower(btrim(email)));\n",
+                sql::SUPPORT_SCHEMA
+            ),
+            Flavor::MySql => sql::SUPPORT_SCHEMA_MYSQL.to_string(),
         }
     }
 }
@@ -83,8 +101,8 @@ pub fn estate_for(
         )
     };
     Estate {
-        crm_sql: sql::script(&header("crm"), crm.crm_schema(), &t.crm()),
-        support_sql: sql::script(&header("support"), support.support_schema(), &[&t.tickets]),
+        crm_sql: sql::script(&header("crm"), &crm.crm_schema(), &t.crm()),
+        support_sql: sql::script(&header("support"), &support.support_schema(), &[&t.tickets]),
     }
 }
 
