@@ -1,5 +1,6 @@
 //! The demo on real servers — crm on PostgreSQL, support on MariaDB, a relation crossing
-//! them — gives exactly the answers of the SQLite demo, and its evidence verifies.
+//! them, the control DB on PostgreSQL — gives exactly the answers of the SQLite demo, and its
+//! evidence verifies.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -35,10 +36,20 @@ async fn servers_give_the_answers_of_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let pg = TempDb::new(Server::Postgres).await.expect("PostgreSQL");
     let my = TempDb::new(Server::MySql).await.expect("MariaDB");
+    let control = TempDb::new(Server::Postgres)
+        .await
+        .expect("PostgreSQL control DB");
     let lite = demo(&dir.path().join("lite"), &[]);
     let servers = demo(
         &dir.path().join("servers"),
-        &["--crm-url", &pg.url, "--support-url", &my.url],
+        &[
+            "--crm-url",
+            &pg.url,
+            "--support-url",
+            &my.url,
+            "--control-db",
+            &control.url,
+        ],
     );
     let (a, b) = (table(&lite), table(&servers));
     assert!(a.len() == 11, "{lite}");

@@ -18,6 +18,7 @@ pub async fn demo(
     subjects: usize,
     crm_url: Option<String>,
     support_url: Option<String>,
+    control_db: Option<String>,
 ) -> Result<ExitCode> {
     if out.exists() {
         std::fs::remove_dir_all(out).with_context(|| format!("cannot clear {}", out.display()))?;
@@ -56,7 +57,7 @@ pub async fn demo(
         ("DSR_SUPPORT_URL", support.clone()),
         (
             "DSR_CONTROL_DB",
-            format!("sqlite://{}", out.join("control.db").display()),
+            control_db.unwrap_or_else(|| format!("sqlite://{}", out.join("control.db").display())),
         ),
         (
             "DSR_EVIDENCE_URL",

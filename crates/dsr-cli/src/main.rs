@@ -104,6 +104,9 @@ enum Command {
         /// Put the `support` store in this (empty) database instead of a SQLite file.
         #[arg(long)]
         support_url: Option<String>,
+        /// Keep the control DB in this (empty) PostgreSQL database instead of a SQLite file.
+        #[arg(long)]
+        control_db: Option<String>,
     },
 }
 
@@ -275,7 +278,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             subjects,
             crm_url,
             support_url,
-        } => demo::demo(&cli.config, &out, subjects, crm_url, support_url).await,
+            control_db,
+        } => {
+            demo::demo(
+                &cli.config,
+                &out,
+                subjects,
+                crm_url,
+                support_url,
+                control_db,
+            )
+            .await
+        }
     }
 }
 

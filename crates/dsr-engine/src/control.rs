@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use dsr_core::request::Request;
 use serde::Serialize;
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
@@ -60,7 +61,44 @@ pub struct StoredRequest {
 /// Handle on the control DB.
 #[derive(Clone)]
 pub struct ControlDb {
-    pool: SqlitePool,
+    pools: Pools,
+}
+
+#[derive(Clone)]
+enum Pools {
+    Sqlite(SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool and `$sql` rewriting the `?N`
+/// placeholders of a statement for it (PostgreSQL takes `$N`).
+macro_rules! with_db {
+    ($self:expr, $pool:ident, $sql:ident => $body:expr) => {
+        match &$self.pools {
+            Pools::Sqlite($pool) => {
+                let $sql = |q: &str| q.to_string();
+                $body
+            }
+            Pools::Postgres($pool) => {
+                let $sql = pg_sql;
+                $body
+            }
+        }
+    };
+}
+
+/// `?N` → `$N`.
+fn pg_sql(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    let mut chars = q.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Outcome of a submission.
@@ -73,30 +111,53 @@ pub enum Submitted {
 }
 
 impl ControlDb {
-    /// Opens (creating when absent) the control DB at `url` and applies migrations.
+    /// Opens the control DB at `url` — `sqlite://path` (created when absent) or
+    /// `postgres://…` (the database must exist) — and applies migrations.
     pub async fn open(url: &str) -> Result<ControlDb> {
-        if !url.starts_with("sqlite:") {
-            return Err(Error::Control(format!(
-                "control DB URL must be sqlite:… (PostgreSQL comes with workers); got scheme {}",
-                url.split(':').next().unwrap_or("")
-            )));
-        }
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::Control(format!("bad control DB URL: {e}")))?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .map_err(|e| Error::Control(format!("cannot open control DB: {e}")))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| Error::Control(format!("control DB migration failed: {e}")))?;
-        Ok(ControlDb { pool })
+        let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+        let pools = match scheme.as_str() {
+            "sqlite" => {
+                let opts = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| Error::Control(format!("bad control DB URL: {e}")))?
+                    .create_if_missing(true)
+                    .foreign_keys(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .disable_statement_logging();
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| Error::Control(format!("cannot open control DB: {e}")))?;
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&pool)
+                    .await
+                    .map_err(|e| Error::Control(format!("control DB migration failed: {e}")))?;
+                Pools::Sqlite(pool)
+            }
+            "postgres" | "postgresql" => {
+                let opts = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(|_| Error::Control("bad control DB URL".into()))?
+                    .disable_statement_logging();
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| Error::Control(format!("cannot open control DB: {}", db(e))))?;
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&pool)
+                    .await
+                    .map_err(|e| Error::Control(format!("control DB migration failed: {e}")))?;
+                Pools::Postgres(pool)
+            }
+            other => {
+                return Err(Error::Control(format!(
+                    "control DB URL must be sqlite: or postgres:; got scheme {other}"
+                )));
+            }
+        };
+        Ok(ControlDb { pools })
     }
 
     /// Stores a validated request with the keyed hashes of its identities. Resubmitting the
@@ -107,9 +168,10 @@ impl ControlDb {
         identity_hashes: &[String],
         due_at: Option<DateTime<Utc>>,
     ) -> Result<Submitted> {
+        with_db!(self, pool, sql => {
         let body = serde_json::to_string(req).map_err(|e| Error::Control(e.to_string()))?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        if let Some(row) = sqlx::query("SELECT body FROM requests WHERE id = ?1")
+        let mut tx = pool.begin().await.map_err(db)?;
+        if let Some(row) = sqlx::query(&sql("SELECT body FROM requests WHERE id = ?1"))
             .bind(&req.id)
             .fetch_optional(&mut *tx)
             .await
@@ -126,10 +188,8 @@ impl ControlDb {
             };
         }
         let now = Utc::now().to_rfc3339();
-        sqlx::query(
-            "INSERT INTO requests (id, kind, jurisdiction, received_at, due_at, status, body, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'received', ?6, ?7, ?7)",
-        )
+        sqlx::query(&sql("INSERT INTO requests (id, kind, jurisdiction, received_at, due_at, status, body, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'received', ?6, ?7, ?7)"))
         .bind(&req.id)
         .bind(req.kind.key())
         .bind(&req.jurisdiction)
@@ -141,14 +201,14 @@ impl ControlDb {
         .await
         .map_err(db)?;
         for h in identity_hashes {
-            sqlx::query("INSERT OR IGNORE INTO request_identities (request_id, identity_hash) VALUES (?1, ?2)")
+            sqlx::query(&sql("INSERT INTO request_identities (request_id, identity_hash) VALUES (?1, ?2) ON CONFLICT DO NOTHING"))
                 .bind(&req.id)
                 .bind(h)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         }
-        sqlx::query("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'received', '{}')")
+        sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'received', '{}')"))
             .bind(&req.id)
             .bind(&now)
             .execute(&mut *tx)
@@ -156,17 +216,17 @@ impl ControlDb {
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Submitted::New)
+        })
     }
 
     /// Requests in any of `statuses`, oldest first.
     pub async fn by_status(&self, statuses: &[Status]) -> Result<Vec<StoredRequest>> {
+        with_db!(self, pool, sql => {
         let mut out = Vec::new();
         for s in statuses {
-            let rows = sqlx::query(
-                "SELECT body, status, denial_reason FROM requests WHERE status = ?1 ORDER BY received_at, id",
-            )
+            let rows = sqlx::query(&sql("SELECT body, status, denial_reason FROM requests WHERE status = ?1 ORDER BY received_at, id"))
             .bind(s.key())
-            .fetch_all(&self.pool)
+            .fetch_all(pool)
             .await
             .map_err(db)?;
             for r in rows {
@@ -184,13 +244,15 @@ impl ControlDb {
             (a.request.received_at, &a.request.id).cmp(&(b.request.received_at, &b.request.id))
         });
         Ok(out)
+        })
     }
 
     /// One request by id.
     pub async fn get(&self, id: &str) -> Result<Option<StoredRequest>> {
-        let row = sqlx::query("SELECT body, status, denial_reason FROM requests WHERE id = ?1")
+        with_db!(self, pool, sql => {
+        let row = sqlx::query(&sql("SELECT body, status, denial_reason FROM requests WHERE id = ?1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(pool)
             .await
             .map_err(db)?;
         let Some(r) = row else { return Ok(None) };
@@ -200,6 +262,7 @@ impl ControlDb {
             status: r.try_get(1).map_err(db)?,
             denial_reason: r.try_get(2).map_err(db)?,
         }))
+        })
     }
 
     /// Moves a request to `status` and appends the event (with a detail object that holds no
@@ -211,11 +274,10 @@ impl ControlDb {
         denial_reason: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<()> {
+        with_db!(self, pool, sql => {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query(
-            "UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4",
-        )
+        let mut tx = pool.begin().await.map_err(db)?;
+        sqlx::query(&sql("UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4"))
         .bind(status.key())
         .bind(denial_reason)
         .bind(&now)
@@ -223,9 +285,7 @@ impl ControlDb {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        sqlx::query(
-            "INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, ?3, ?4)",
-        )
+        sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, ?3, ?4)"))
         .bind(id)
         .bind(&now)
         .bind(status.key())
@@ -235,6 +295,7 @@ impl ControlDb {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(())
+        })
     }
 
     /// Puts a request back to wait for the next run and appends a `deferred` event (with a
@@ -242,14 +303,13 @@ impl ControlDb {
     /// `admitted`; a partially fulfilled one stays `partially_fulfilled` (part of it is done,
     /// its failed stores are still retried). Returns the status the request is left in.
     pub async fn defer(&self, id: &str, detail: serde_json::Value) -> Result<String> {
+        with_db!(self, pool, sql => {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let row = sqlx::query(
-            "UPDATE requests
+        let mut tx = pool.begin().await.map_err(db)?;
+        let row = sqlx::query(&sql("UPDATE requests
                 SET status = CASE status WHEN ?1 THEN status ELSE ?2 END, updated_at = ?3
               WHERE id = ?4
-          RETURNING status",
-        )
+          RETURNING status"))
         .bind(Status::PartiallyFulfilled.key())
         .bind(Status::Admitted.key())
         .bind(&now)
@@ -261,9 +321,7 @@ impl ControlDb {
             return Err(Error::Control(format!("no request with id {id}")));
         };
         let status: String = row.try_get(0).map_err(db)?;
-        sqlx::query(
-            "INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'deferred', ?3)",
-        )
+        sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'deferred', ?3)"))
         .bind(id)
         .bind(&now)
         .bind(detail.to_string())
@@ -272,15 +330,15 @@ impl ControlDb {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(status)
+        })
     }
 
     /// Events of a request, oldest first: (at, event, detail JSON).
     pub async fn events(&self, id: &str) -> Result<Vec<(String, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT at, event, detail FROM request_events WHERE request_id = ?1 ORDER BY seq",
-        )
+        with_db!(self, pool, sql => {
+        let rows = sqlx::query(&sql("SELECT at, event, detail FROM request_events WHERE request_id = ?1 ORDER BY seq"))
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await
         .map_err(db)?;
         rows.into_iter()
@@ -292,94 +350,108 @@ impl ControlDb {
                 ))
             })
             .collect()
+        })
     }
 
     /// How many right-to-know requests sharing an identity with `id` were received in the
     /// 12 months before `received_at` and not denied.
     pub async fn prior_right_to_know(&self, id: &str, received_at: DateTime<Utc>) -> Result<i64> {
+        with_db!(self, pool, sql => {
         let since = received_at
             .checked_sub_months(chrono::Months::new(12))
             .unwrap_or(received_at)
             .to_rfc3339();
-        let row = sqlx::query(
-            "SELECT count(DISTINCT r.id) FROM requests r
+        let row = sqlx::query(&sql("SELECT count(DISTINCT r.id) FROM requests r
                JOIN request_identities ri ON ri.request_id = r.id
               WHERE ri.identity_hash IN (SELECT identity_hash FROM request_identities WHERE request_id = ?1)
                 AND r.id <> ?1
                 AND r.kind IN ('access', 'access_categories')
                 AND r.status NOT IN ('denied', 'received')
-                AND r.received_at >= ?2 AND r.received_at <= ?3",
-        )
+                AND r.received_at >= ?2 AND r.received_at <= ?3"))
         .bind(id)
         .bind(since)
         .bind(received_at.to_rfc3339())
-        .fetch_one(&self.pool)
+        .fetch_one(pool)
         .await
         .map_err(db)?;
         row.try_get(0).map_err(db)
+        })
     }
 
     /// Adds identity hashes to the suppression list (opt-out).
     pub async fn suppress(&self, request_id: &str, identity_hashes: &[String]) -> Result<()> {
+        with_db!(self, pool, sql => {
         let now = Utc::now().to_rfc3339();
         for h in identity_hashes {
-            sqlx::query("INSERT OR IGNORE INTO suppressions (identity_hash, request_id, at) VALUES (?1, ?2, ?3)")
+            sqlx::query(&sql("INSERT INTO suppressions (identity_hash, request_id, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"))
                 .bind(h)
                 .bind(request_id)
                 .bind(&now)
-                .execute(&self.pool)
+                .execute(pool)
                 .await
                 .map_err(db)?;
         }
         Ok(())
+        })
     }
 
     /// Whether an identity hash is suppressed.
     pub async fn is_suppressed(&self, identity_hash: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM suppressions WHERE identity_hash = ?1")
+        with_db!(self, pool, sql => {
+        let row = sqlx::query(&sql("SELECT 1 FROM suppressions WHERE identity_hash = ?1"))
             .bind(identity_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(pool)
             .await
             .map_err(db)?;
         Ok(row.is_some())
+        })
     }
 
     /// Records the start of a run.
     pub async fn start_run(&self, run_id: &str, job: &str) -> Result<()> {
-        sqlx::query("INSERT INTO runs (id, job, started_at) VALUES (?1, ?2, ?3)")
+        with_db!(self, pool, sql => {
+        sqlx::query(&sql("INSERT INTO runs (id, job, started_at) VALUES (?1, ?2, ?3)"))
             .bind(run_id)
             .bind(job)
             .bind(Utc::now().to_rfc3339())
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .map_err(db)?;
         Ok(())
+        })
     }
 
     /// Records the end of a run with its summary (counts only).
     pub async fn finish_run(&self, run_id: &str, summary: &serde_json::Value) -> Result<()> {
-        sqlx::query("UPDATE runs SET finished_at = ?1, summary = ?2 WHERE id = ?3")
+        with_db!(self, pool, sql => {
+        sqlx::query(&sql("UPDATE runs SET finished_at = ?1, summary = ?2 WHERE id = ?3"))
             .bind(Utc::now().to_rfc3339())
             .bind(summary.to_string())
             .bind(run_id)
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .map_err(db)?;
         Ok(())
+        })
     }
 
     /// Number of stored requests (for tests and status).
     pub async fn count(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT count(*) FROM requests")
-            .fetch_one(&self.pool)
+        with_db!(self, pool, sql => {
+        let row = sqlx::query(&sql("SELECT count(*) FROM requests"))
+            .fetch_one(pool)
             .await
             .map_err(db)?;
         row.try_get(0).map_err(db)
+        })
     }
 
     /// Closes the pool.
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.pools {
+            Pools::Sqlite(p) => p.close().await,
+            Pools::Postgres(p) => p.close().await,
+        }
     }
 }
 
