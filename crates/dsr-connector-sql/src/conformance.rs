@@ -47,7 +47,8 @@ INSERT INTO visits VALUES (1, '2026-01-01', '/a'), (1, '2026-01-02', '/b'), (6, 
 INSERT INTO events VALUES ('ana@example.com', 'login'), ('ana@example.com', 'logout'), ('b@example.com', 'login');
 ";
 
-fn col(name: &str, identity: Option<(&str, Normalizer)>) -> ColumnMap {
+/// A mapped column for tests: no category, an optional identity role.
+pub fn col(name: &str, identity: Option<(&str, Normalizer)>) -> ColumnMap {
     ColumnMap {
         name: name.into(),
         label: name.into(),
@@ -62,7 +63,8 @@ fn col(name: &str, identity: Option<(&str, Normalizer)>) -> ColumnMap {
     }
 }
 
-fn table(name: &str, key: &[&str], columns: Vec<ColumnMap>) -> TableMap {
+/// A mapped table for tests, deleted on erasure, with the given key.
+pub fn table(name: &str, key: &[&str], columns: Vec<ColumnMap>) -> TableMap {
     TableMap {
         id: TableRef {
             store: "conformance".into(),

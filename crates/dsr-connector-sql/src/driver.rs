@@ -42,15 +42,34 @@ fn split(table: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn assemble(rows: Vec<(String, String, bool, i64)>) -> Option<LiveTable> {
-    assemble_with(
-        rows.into_iter()
-            .map(|(a, b, c, d)| (a, b, c, d, String::new()))
-            .collect(),
-    )
+/// A live description from describe rows of `(name, type, not null '1'/'0', pk position[,
+/// collation])`, read as text.
+fn live_from<R: Row>(
+    rows: &[R],
+    get: impl Fn(&R, usize) -> Result<Option<String>, sqlx::Error>,
+    with_collation: bool,
+) -> Result<Option<LiveTable>, sqlx::Error> {
+    let width = if with_collation { 5 } else { 4 };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let v = text_row(r, width, &get)?;
+        let collation = if with_collation {
+            v[4].clone()
+        } else {
+            String::new()
+        };
+        out.push((
+            v[0].clone(),
+            v[1].clone(),
+            v[2] == "1",
+            v[3].parse().unwrap_or(0),
+            collation,
+        ));
+    }
+    Ok(assemble(out))
 }
 
-fn assemble_with(rows: Vec<(String, String, bool, i64, String)>) -> Option<LiveTable> {
+fn assemble(rows: Vec<(String, String, bool, i64, String)>) -> Option<LiveTable> {
     if rows.is_empty() {
         return None;
     }
@@ -99,17 +118,7 @@ impl Driver for sqlx::Sqlite {
         .bind(schema.unwrap_or("main"))
         .fetch_all(pool)
         .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let v = text_row(r, 4, Self::text_at)?;
-            out.push((
-                v[0].clone(),
-                v[1].clone(),
-                v[2] == "1",
-                v[3].parse().unwrap_or(0),
-            ));
-        }
-        Ok(assemble(out))
+        live_from(&rows, Self::text_at, false)
     }
 }
 
@@ -141,17 +150,7 @@ impl Driver for sqlx::Postgres {
         .bind(name)
         .fetch_all(pool)
         .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let v = text_row(r, 4, Self::text_at)?;
-            out.push((
-                v[0].clone(),
-                v[1].clone(),
-                v[2] == "1",
-                v[3].parse().unwrap_or(0),
-            ));
-        }
-        Ok(assemble(out))
+        live_from(&rows, Self::text_at, false)
     }
 }
 
@@ -180,17 +179,6 @@ impl Driver for sqlx::MySql {
         .bind(name)
         .fetch_all(pool)
         .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let v = text_row(r, 5, Self::text_at)?;
-            out.push((
-                v[0].clone(),
-                v[1].clone(),
-                v[2] == "1",
-                v[3].parse().unwrap_or(0),
-                v[4].clone(),
-            ));
-        }
-        Ok(assemble_with(out))
+        live_from(&rows, Self::text_at, true)
     }
 }

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use dsr_connector_sql::SqlConnector;
-use dsr_core::config::{ColumnMap, EraseAction, IdentityRole, TableMap, TableRef};
+use dsr_connector_sql::conformance::{col, table};
+use dsr_core::config::TableMap;
 use dsr_core::connector::{Connector, EraseGroup, EraseOp, FindQuery};
 use dsr_core::identity::Normalizer;
 use dsr_core::value::Value;
@@ -22,35 +23,15 @@ INSERT INTO pets VALUES (10, 1, 'Rex'), (20, 2, 'Tom');
 ";
 
 fn people() -> TableMap {
-    let col = |name: &str, identity: Option<(&str, Normalizer)>| ColumnMap {
-        name: name.into(),
-        label: name.into(),
-        category: None,
-        sensitive: None,
-        identity: identity.map(|(k, n)| IdentityRole {
-            kind: k.into(),
-            normalizer: n,
-            unique: false,
-        }),
-        edge: None,
-    };
-    TableMap {
-        id: TableRef {
-            store: "s".into(),
-            table: "people".into(),
-        },
-        label: "People".into(),
-        erase: EraseAction::Delete,
-        key: vec!["id".into()],
-        client_column: None,
-        collected_at: None,
-        column_types: Default::default(),
-        columns: vec![
+    table(
+        "people",
+        &["id"],
+        vec![
             col("email", Some(("email", Normalizer::Email))),
             col("phone", Some(("phone", Normalizer::Phone))),
             col("note", None),
         ],
-    }
+    )
 }
 
 async fn setup() -> (tempfile::TempDir, SqlConnector) {
