@@ -189,3 +189,31 @@ async fn unreachable_store_defers_the_batch_and_the_next_run_does_it() {
         assert_eq!(manifests.len(), 1, "{id}: {manifests:?}");
     }
 }
+
+#[tokio::test]
+async fn an_opt_out_is_honoured_while_a_store_is_down() {
+    let env = Env::new(FILLER).await;
+    let mut opt_out = dsr_tests::request("opt-eve", "opt_out", &[("email", EVE_EMAIL)], None);
+    opt_out["jurisdiction"] = serde_json::json!("CA");
+    ok(&env.submit(&[opt_out, verified("del-ben", "deletion", BEN_EMAIL)]));
+    let support = env.dir.path().join("support.db");
+    std::fs::rename(&support, env.dir.path().join("support.db.away")).unwrap();
+    let o = env.run();
+    assert!(
+        !o.status.success(),
+        "the deletion is deferred: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("1 requests deferred") || text(&o).contains("1 request"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        status_of(&env, "opt-eve").0,
+        "fulfilled",
+        "no store is needed to opt out"
+    );
+    assert_eq!(status_of(&env, "del-ben").0, "admitted");
+    audit_ok(&env);
+}

@@ -288,7 +288,7 @@ pub async fn run(
                 job: &opts.job,
                 progress,
             },
-            &work,
+            &mut work,
             &denied,
             unreachable,
         )
@@ -468,7 +468,7 @@ struct DeferCtx<'a> {
 /// which stores and how many requests.
 async fn defer_batch(
     cx: DeferCtx<'_>,
-    work: &[Work],
+    work: &mut [Work],
     denied: &[(String, &'static str)],
     unreachable: Vec<dsr_core::StoreError>,
 ) -> Result<Error> {
@@ -485,13 +485,17 @@ async fn defer_batch(
         .iter()
         .map(|e| json!({"store": e.store, "table": e.table, "code": e.code, "message": e.message}))
         .collect();
+    let to_defer = work
+        .iter()
+        .filter(|w| w.req.kind != RequestKind::OptOut)
+        .count();
     let reason = Error::Deferred {
         stores: unreachable.clone(),
-        requests: work.len(),
+        requests: to_defer,
     }
     .to_string();
     let mut forbidden: BTreeSet<String> = BTreeSet::new();
-    for w in work {
+    for w in work.iter() {
         forbidden.extend(w.req.subject.identities.iter().map(|i| i.value.clone()));
     }
     let sink = Arc::new(DirSink::new(PathBuf::from(&config.settings.evidence)));
@@ -499,7 +503,24 @@ async fn defer_batch(
     control.start_run(run_id, job).await?;
     log.append("run_started", None, json!({"job": job, "requests": work.len() + denied.len(), "disclosures_version": config.disclosures.version})).await?;
     record_denials(config, control, hasher, denied, &mut log, progress).await?;
-    for w in work {
+    for w in work.iter_mut() {
+        // An opt-out needs no store: it is honoured now, not after the outage.
+        if w.req.kind == RequestKind::OptOut {
+            let empty = Resolution::default();
+            finish_request(
+                config,
+                control,
+                hasher,
+                &empty,
+                w,
+                &[],
+                &mut log,
+                Utc::now(),
+            )
+            .await?;
+            progress.step(&w.req.id);
+            continue;
+        }
         // Evidence first, then the control DB.
         log.append(
             "deferred",
@@ -522,7 +543,7 @@ async fn defer_batch(
         "reason": reason,
         "unreachable": stores,
         "requests": work.len() + denied.len(),
-        "deferred": work.len(),
+        "deferred": to_defer,
         "denied": denied.len(),
         "fulfilled": 0,
         "queries": 0,
@@ -532,7 +553,7 @@ async fn defer_batch(
     progress.finish();
     Ok(Error::Deferred {
         stores: unreachable,
-        requests: work.len(),
+        requests: to_defer,
     })
 }
 
