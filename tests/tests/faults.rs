@@ -217,3 +217,71 @@ async fn an_opt_out_is_honoured_while_a_store_is_down() {
     assert_eq!(status_of(&env, "del-ben").0, "admitted");
     audit_ok(&env);
 }
+
+async fn exec(env: &Env, db: Db, sql: &str) {
+    let mut c = SqliteConnectOptions::from_str(&env.url(db))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_that_refuses_leaves_the_others_done_and_is_retried() {
+    let env = Env::new(FILLER).await;
+    // The help desk refuses every delete (a rule dsr cannot see in its config).
+    exec(
+        &env,
+        Db::Support,
+        "CREATE TRIGGER tickets_keep BEFORE DELETE ON tickets BEGIN SELECT RAISE(ABORT, 'kept'); END;",
+    )
+    .await;
+    let tickets = env
+        .ids_where(Db::Support, "tickets", "customer_id", BEN_ID)
+        .await;
+    assert!(!tickets.is_empty());
+    ok(&env.submit(&[verified("del-ben", "deletion", BEN_EMAIL)]));
+    ok(&env.run());
+    let (status, _) = status_of(&env, "del-ben");
+    assert_eq!(status, "partially_fulfilled");
+    // The CRM completed; the support store is unchanged.
+    assert!(
+        env.ids_where(Db::Crm, "orders", "id", BEN_CLOSED_ORDER_ID)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        env.ids_where(Db::Support, "tickets", "customer_id", BEN_ID)
+            .await,
+        tickets
+    );
+    let failed: Vec<Value> = log_entries(&env)
+        .into_iter()
+        .filter(|e| e["kind"] == "erase_outcome" && e["data"]["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["data"]["store"], "support");
+    assert!(
+        !failed[0].to_string().contains("kept"),
+        "database messages stay out of evidence"
+    );
+    let (json, _) = env.report("del-ben");
+    let answer: Value = serde_json::from_str(&json).unwrap();
+    let pending = answer["deletion"]["failed"].as_array().unwrap();
+    assert!(
+        pending.iter().any(|c| c["source"] == "support"),
+        "the answer says what is still to be done: {pending:?}"
+    );
+
+    // The rule is lifted: the next run finishes the job.
+    exec(&env, Db::Support, "DROP TRIGGER tickets_keep;").await;
+    ok(&env.run());
+    assert_eq!(status_of(&env, "del-ben").0, "fulfilled");
+    assert!(
+        env.ids_where(Db::Support, "tickets", "customer_id", BEN_ID)
+            .await
+            .is_empty()
+    );
+    audit_ok(&env);
+}
