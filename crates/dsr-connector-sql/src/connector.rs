@@ -310,7 +310,7 @@ macro_rules! erase_in {
                 }
             }
             if $commit {
-                dsr_core::failpoint::hit("in_store_tx");
+                crate::failpoint::hit("in_store_tx");
                 tx.commit().await.map_err(|e| ("commit", e))?;
             } else {
                 tx.rollback().await.map_err(|e| ("rollback", e))?;

@@ -7,6 +7,8 @@
 //! * [`connector`]: [`SqlConnector`], the logic written once: batched lookups, one
 //!   transaction per erase with a savepoint per request, re-query by key.
 //! * [`conformance`]: the suite every dialect's tests run.
+//! * [`failpoint`]: test-only crash points (`DSR_FAILPOINT`), here as the lowest crate that does
+//!   IO (`dsr-core` does none).
 //!
 //! Every value reaches the database as a bound parameter; identifiers come only from the
 //! validated data map and are always quoted. Database errors are reduced to their SQLSTATE and
@@ -17,6 +19,7 @@ pub mod connector;
 pub mod dialect;
 pub mod driver;
 pub mod error;
+pub mod failpoint;
 pub mod testing;
 
 pub use connector::{SqlConnector, scheme_of};

@@ -8,7 +8,6 @@
 //! * [`connector`]: the [`connector::Connector`] trait every store implements.
 //! * [`exemption`], [`mask`], [`jurisdiction`]: rules evaluated on found records.
 //! * [`hash`]: keyed hashes, the only form in which identities leave the pipeline.
-//! * [`failpoint`]: test-only crash points (`DSR_FAILPOINT`).
 //!
 //! Reading files, the environment and databases is the caller's job; everything here is a
 //! pure function of its inputs, which keeps it testable and lets every store share it.
@@ -18,7 +17,6 @@ pub mod config;
 pub mod connector;
 pub mod error;
 pub mod exemption;
-pub mod failpoint;
 pub mod hash;
 pub mod identity;
 pub mod jurisdiction;

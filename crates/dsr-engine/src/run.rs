@@ -326,7 +326,7 @@ pub async fn run(
     }
     settle_shared(config, &resolution, &mut work);
     let sensitive = deliver::sensitive_values(config, &resolution);
-    dsr_core::failpoint::hit("after_find");
+    dsr_connector_sql::failpoint::hit("after_find");
 
     if opts.dry_run {
         for w in work {
@@ -687,7 +687,7 @@ async fn erase_all(
                 json!({"store": store.name, "tables": tally, "records": eops.len(), "keys_sha256": digest}),
             )
             .await?;
-            dsr_core::failpoint::hit("after_intent");
+            dsr_connector_sql::failpoint::hit("after_intent");
             groups.push(EraseGroup {
                 request_id: w.req.id.clone(),
                 ops: eops,
@@ -699,8 +699,8 @@ async fn erase_all(
             continue;
         }
         let erased = conn.erase(&groups).await;
-        dsr_core::failpoint::hit("after_commit");
-        dsr_core::failpoint::hit("before_outcome");
+        dsr_connector_sql::failpoint::hit("after_commit");
+        dsr_connector_sql::failpoint::hit("before_outcome");
         match erased {
             Err(e) => {
                 tracing::warn!(store = %store.name, code = %e.code, "store erase failed; left unchanged");

@@ -6,7 +6,8 @@
 //! points: `after_find`, `after_intent`, `in_store_tx` (inside a store transaction, before its
 //! commit), `after_commit`, `before_outcome`.
 //!
-//! Reading one environment variable is the only thing this module does; it never writes.
+//! Reading one environment variable is the only thing this module does; it never writes. It
+//! lives here, not in `dsr-core`, because reading the environment is IO.
 
 /// Exit status of a process stopped at a failpoint.
 pub const EXIT_CODE: i32 = 86;
