@@ -71,38 +71,6 @@ pub async fn fixtures_sql(
     Ok(())
 }
 
-const DSR: &str = r#"
-control_db = "sqlite::memory:"
-evidence = "/nonexistent"
-delivery = "/nonexistent"
-hash_key = "bench-only-hash-key-0123456789"
-[business]
-name = "bench"
-privacy_contact = "bench@example.com"
-sells = false
-[identities.email]
-normalize = "email"
-[identities.customer_id]
-normalize = "exact"
-"#;
-
-const DISCLOSURES: &str = r#"
-version = "bench"
-source = "bench"
-[category.contact]
-label = "Contact"
-sources = ["Consumers"]
-purposes = ["Internal"]
-sold = false
-third_parties = []
-[category.commercial]
-label = "Commercial"
-sources = ["Consumers"]
-purposes = ["Internal"]
-sold = false
-third_parties = []
-"#;
-
 const PG_STORE: &str = r#"
 kind = "postgres"
 url = "${BENCH_PG}"
@@ -173,8 +141,8 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
         .map(String::from)
         .collect();
     let files = [
-        ("dsr.toml", DSR),
-        ("disclosures.toml", DISCLOSURES),
+        ("dsr.toml", dsr_fixtures::minimal::SETTINGS),
+        ("disclosures.toml", dsr_fixtures::minimal::DISCLOSURES),
         ("stores/pg.toml", PG_STORE),
         ("stores/my.toml", MY_STORE),
     ]

@@ -12,38 +12,6 @@ use dsr_engine::load::{check_live, connect};
 use dsr_engine::resolve::{Resolution, resolve};
 use std::collections::BTreeSet;
 
-const DSR: &str = r#"
-control_db = "sqlite::memory:"
-evidence = "/tmp/unused"
-delivery = "/tmp/unused"
-hash_key = "0123456789abcdef0123"
-[business]
-name = "T"
-privacy_contact = "p@t.example"
-sells = false
-[identities.email]
-normalize = "email"
-[identities.customer_id]
-normalize = "exact"
-"#;
-
-const DISCLOSURES: &str = r#"
-version = "t1"
-source = "test"
-[category.contact]
-label = "Contact"
-sources = ["Consumers"]
-purposes = ["Internal"]
-sold = false
-third_parties = []
-[category.commercial]
-label = "Commercial"
-sources = ["Consumers"]
-purposes = ["Internal"]
-sold = false
-third_parties = []
-"#;
-
 const MAIN: &str = r#"
 kind = "sqlite"
 url = "${MAIN_URL}"
@@ -107,8 +75,8 @@ async fn estate(subjects: i64) -> Estate {
     SqlConnector::run_script(&main, &sql).await.unwrap();
     SqlConnector::run_script(&partner, &psql).await.unwrap();
     let files = [
-        ("dsr.toml", DSR),
-        ("disclosures.toml", DISCLOSURES),
+        ("dsr.toml", dsr_fixtures::minimal::SETTINGS),
+        ("disclosures.toml", dsr_fixtures::minimal::DISCLOSURES),
         ("stores/main.toml", MAIN),
         ("stores/partner.toml", PARTNER),
     ]

@@ -11,6 +11,7 @@
 
 pub mod estate;
 pub mod luhn;
+pub mod minimal;
 pub mod requests;
 pub mod sql;
 pub mod subjects;
