@@ -221,6 +221,37 @@ impl Env {
         )
     }
 
+    /// Every evidence chain entry (`requests/<id>/NNNNNN.json`), by request then position.
+    pub fn entries(&self) -> Vec<Value> {
+        self.evidence_objects("requests", |name| {
+            name.ends_with(".json") && name.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        })
+    }
+
+    /// The manifests of a request (`requests/<id>/manifest-NNNNNN.json`), oldest first.
+    pub fn manifests(&self, id: &str) -> Vec<Value> {
+        self.evidence_objects(&format!("requests/{id}"), |name| {
+            name.starts_with("manifest-")
+        })
+    }
+
+    /// The run summaries (`runs/<run>.json`).
+    pub fn run_summaries(&self) -> Vec<Value> {
+        self.evidence_objects("runs", |name| name.ends_with(".json"))
+    }
+
+    fn evidence_objects(&self, under: &str, keep: impl Fn(&str) -> bool) -> Vec<Value> {
+        let mut files: Vec<PathBuf> = walk(&self.evidence().join(under))
+            .into_iter()
+            .filter(|p| keep(&p.file_name().unwrap_or_default().to_string_lossy()))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap())
+            .collect()
+    }
+
     /// Every evidence file's text, concatenated.
     pub fn evidence_text(&self) -> String {
         let mut out = String::new();

@@ -46,7 +46,8 @@ async fn scenario(
         let crashed = env.dsr_with(&["run", "--job", "nightly"], &[("DSR_FAILPOINT", fp)]);
         assert_eq!(crashed.status.code(), Some(86), "{fp}: {}", text(&crashed));
     }
-    let r = env.run();
+    // The crashed run still holds its lease: the operator's re-run takes it over.
+    let r = env.dsr(&["run", "--job", "nightly", "--take-over"]);
     assert!(
         r.status.success(),
         "resume after {failpoint:?}: {}",

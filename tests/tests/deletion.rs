@@ -21,12 +21,7 @@ fn status_of(env: &Env, id: &str) -> String {
 }
 
 fn manifest(env: &Env, id: &str) -> Value {
-    let dir = env.evidence().join("requests").join(id);
-    let f = walk(&dir)
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
-        .expect("manifest");
-    serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
+    env.manifests(id).pop().expect("manifest")
 }
 
 /// Keys `(table, id)` whose digest differs between two snapshots or that disappeared.
@@ -395,8 +390,12 @@ async fn evidence_verify_names_the_first_bad_place() {
     let ev = env.evidence();
     let verify = |dir: &std::path::Path| env.dsr(&["audit", "verify", dir.to_str().unwrap()]);
     ok(&verify(&ev));
-    let files = walk(&ev);
-    assert!(files.len() >= 3);
+    // Run summaries are counts for people, not evidence; every other object is covered.
+    let files: Vec<_> = walk(&ev)
+        .into_iter()
+        .filter(|f| !f.starts_with(ev.join("runs")))
+        .collect();
+    assert!(files.len() >= 6);
     for (i, f) in files.iter().enumerate() {
         let copy = env.dir.path().join(format!("tamper-{i}"));
         copy_dir(&ev, &copy);
@@ -414,46 +413,31 @@ async fn evidence_verify_names_the_first_bad_place() {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         assert!(text(&o).contains(&name), "error names {name}: {}", text(&o));
     }
-    let log = files
-        .iter()
-        .find(|f| f.ends_with("log.jsonl"))
-        .unwrap()
-        .clone();
-    let lines: Vec<String> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
-    assert!(lines.len() > 4);
-    // Drop a line.
+    let chain = ev.join("requests").join("del-ben");
+    assert!(chain.join("000004.json").exists());
+    // Drop an entry from the middle of a chain: the gap is named.
     let copy = env.dir.path().join("drop");
     copy_dir(&ev, &copy);
-    let mut dropped = lines.clone();
-    dropped.remove(2);
-    std::fs::write(
-        copy.join(log.strip_prefix(&ev).unwrap()),
-        dropped.join("\n") + "\n",
-    )
-    .unwrap();
+    std::fs::remove_file(copy.join("requests/del-ben/000002.json")).unwrap();
     let o = verify(&copy);
     assert!(
-        !o.status.success() && text(&o).contains("log.jsonl:3"),
+        !o.status.success() && text(&o).contains("del-ben/00000"),
         "{}",
         text(&o)
     );
-    // Swap two lines.
+    // Swap two entries: the first out of place is named.
     let copy = env.dir.path().join("swap");
     copy_dir(&ev, &copy);
-    let mut swapped = lines.clone();
-    swapped.swap(1, 2);
-    std::fs::write(
-        copy.join(log.strip_prefix(&ev).unwrap()),
-        swapped.join("\n") + "\n",
-    )
-    .unwrap();
+    let (two, three) = (
+        copy.join("requests/del-ben/000002.json"),
+        copy.join("requests/del-ben/000003.json"),
+    );
+    let (b2, b3) = (std::fs::read(&two).unwrap(), std::fs::read(&three).unwrap());
+    std::fs::write(&two, b3).unwrap();
+    std::fs::write(&three, b2).unwrap();
     let o = verify(&copy);
     assert!(
-        !o.status.success() && text(&o).contains("log.jsonl:2"),
+        !o.status.success() && text(&o).contains("del-ben/000002.json"),
         "{}",
         text(&o)
     );

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use dsr_fixtures::subjects::*;
-use dsr_tests::{CRM_TABLES, Db, Env, text, verified, walk};
+use dsr_tests::{CRM_TABLES, Db, Env, text, verified};
 use serde_json::Value;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
@@ -40,19 +40,9 @@ async fn crm_rows(env: &Env) -> BTreeMap<String, BTreeMap<i64, String>> {
     out
 }
 
-/// Every entry of every run log under the evidence directory.
+/// Every evidence chain entry.
 fn log_entries(env: &Env) -> Vec<Value> {
-    walk(&env.evidence().join("runs"))
-        .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with("log.jsonl"))
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    env.entries()
 }
 
 /// (finished_at, summary) of every run, oldest first.
@@ -130,19 +120,16 @@ async fn unreachable_store_defers_the_batch_and_the_next_run_does_it() {
         assert_eq!(deferred.len(), 1, "{id}");
         assert_eq!(deferred[0]["data"]["unreachable"][0]["store"], "support");
         assert!(deferred[0]["data"]["unreachable"][0]["code"].is_string());
-        assert!(!env.evidence().join("requests").join(id).exists());
+        assert!(env.manifests(id).is_empty(), "{id} is not sealed yet");
     }
     assert!(
         !entries
             .iter()
             .any(|e| e["kind"] == "request_started" || e["kind"] == "erase_intent")
     );
-    let finished: Vec<&Value> = entries
-        .iter()
-        .filter(|e| e["kind"] == "run_finished")
-        .collect();
+    let finished = env.run_summaries();
     assert_eq!(finished.len(), 1);
-    assert_eq!(finished[0]["data"]["status"], "deferred");
+    assert_eq!(finished[0]["status"], "deferred");
     let evidence = env.evidence_text();
     for v in [BEN_EMAIL, ANA_EMAIL] {
         assert!(!evidence.contains(v));
@@ -185,7 +172,7 @@ async fn unreachable_store_defers_the_batch_and_the_next_run_does_it() {
     assert_eq!(r.len(), 2);
     assert!(r[1].0.is_some());
     for id in ["del-ben", "acc-ana"] {
-        let manifests = walk(&env.evidence().join("requests").join(id));
+        let manifests = env.manifests(id);
         assert_eq!(manifests.len(), 1, "{id}: {manifests:?}");
     }
 }

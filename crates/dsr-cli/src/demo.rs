@@ -98,6 +98,7 @@ pub async fn demo(
         ],
         dry_run: false,
         only: None,
+        lease: dsr_engine::run::LeaseOptions::default(),
     };
     let progress = crate::output::progress_bar();
     let summary = run(&config, &control, &opts, progress.as_ref()).await?;

@@ -5,14 +5,16 @@
 mod bench;
 mod demo;
 mod output;
+mod worker;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use dsr_core::request::RequestKind;
 use dsr_engine::control::{ControlDb, Submitted};
-use dsr_engine::run::{RunOptions, run};
+use dsr_engine::run::{LeaseOptions, RunOptions, run};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Fulfils data-subject requests (CCPA/CPRA, GDPR) across the company's data stores.
 #[derive(Parser)]
@@ -62,6 +64,42 @@ enum Command {
         /// Print the summary as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Lease time in seconds (renewed while the run works).
+        #[arg(long, default_value_t = 600.0)]
+        lease_secs: f64,
+        /// Take requests whose lease is still live, e.g. after a run crashed; whoever holds
+        /// them is fenced out and can no longer write.
+        #[arg(long)]
+        take_over: bool,
+    },
+    /// Lease batches of requests from the control DB and run them until stopped; run as many
+    /// as you like, on as many machines (the control DB must then be PostgreSQL).
+    Worker {
+        /// Job name: jobs/<name>.toml (the request kinds to take).
+        #[arg(long, default_value = "nightly")]
+        job: String,
+        /// Directory of job files.
+        #[arg(long, default_value = "jobs")]
+        jobs_dir: PathBuf,
+        /// Worker name recorded with its leases (default: host name and process id).
+        #[arg(long)]
+        name: Option<String>,
+        /// Most requests in one batch.
+        #[arg(long, default_value_t = 50)]
+        batch: usize,
+        /// Lease time in seconds; renewed every third of it while a batch works. A worker
+        /// stalled longer than this loses its batch to another worker.
+        #[arg(long, default_value_t = 300.0)]
+        lease_secs: f64,
+        /// Seconds a request left unfinished (a store failed) waits before it is retried.
+        #[arg(long, default_value_t = 300.0)]
+        retry_after_secs: f64,
+        /// Seconds between polls when there is nothing to do.
+        #[arg(long, default_value_t = 2.0)]
+        poll_secs: f64,
+        /// Exit once no request is received, admitted or in progress.
+        #[arg(long)]
+        exit_when_done: bool,
     },
     /// Validate the configuration, and every mapped table and column against the live schemas.
     Check {
@@ -160,10 +198,19 @@ struct SqlEstate {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every hash and the chain of an evidence directory.
+    /// Check every object of an evidence location: hashes, chains, manifests and their
+    /// signatures, and that no object has a second version or a delete marker.
     Verify {
         /// Evidence directory.
         path: PathBuf,
+    },
+    /// Print the evidence timeline of one request.
+    Show {
+        /// Request id.
+        id: String,
+        /// Evidence directory (default: the configured one).
+        #[arg(long)]
+        evidence: Option<PathBuf>,
     },
 }
 
@@ -202,6 +249,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             dry_run,
             requests,
             json,
+            lease_secs,
+            take_over,
         } => {
             let config = dsr_engine::load::load_config(&cli.config)?;
             let job_def = dsr_engine::load::load_job(&jobs_dir, &job)?;
@@ -216,6 +265,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 kinds,
                 dry_run,
                 only: (!requests.is_empty()).then_some(requests),
+                lease: LeaseOptions {
+                    ttl: seconds("lease-secs", lease_secs)?,
+                    take_over,
+                    ..LeaseOptions::default()
+                },
             };
             let progress = output::progress_bar();
             let summary = run(&config, &control, &opts, progress.as_ref()).await?;
@@ -227,26 +281,97 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Worker {
+            job,
+            jobs_dir,
+            name,
+            batch,
+            lease_secs,
+            retry_after_secs,
+            poll_secs,
+            exit_when_done,
+        } => {
+            let config = dsr_engine::load::load_config(&cli.config)?;
+            let job_def = dsr_engine::load::load_job(&jobs_dir, &job)?;
+            let kinds = job_def
+                .kinds
+                .iter()
+                .filter_map(|k| RequestKind::parse(k))
+                .collect();
+            if batch == 0 {
+                bail!("--batch must be at least 1");
+            }
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            let worker_name =
+                name.unwrap_or_else(|| format!("{}-{}", host.trim(), std::process::id()));
+            let opts = worker::WorkerOptions {
+                run: RunOptions {
+                    job,
+                    kinds,
+                    dry_run: false,
+                    only: None,
+                    lease: LeaseOptions {
+                        worker: worker_name,
+                        batch,
+                        ttl: seconds("lease-secs", lease_secs)?,
+                        retry_after: seconds("retry-after-secs", retry_after_secs)?,
+                        respect_retry_time: true,
+                        take_over: false,
+                    },
+                },
+                poll: seconds("poll-secs", poll_secs)?,
+                exit_when_done,
+            };
+            let control = ControlDb::open(&config.settings.control_db).await?;
+            let code = worker::work(&config, &control, &opts).await;
+            control.close().await;
+            code
+        }
         Command::Check { offline } => check(&cli.config, offline).await,
         Command::Status { id } => status(&cli.config, id).await,
         Command::Audit {
             command: AuditCommand::Verify { path },
-        } => match dsr_evidence::verify_dir(&path).await {
+        } => match dsr_evidence::verify_dir(&path, &dsr_evidence::KeyRing::new()).await {
             Ok(s) => {
-                for (req, n) in &s.requests {
-                    println!(
-                        "ok  {req}  ({n} manifest{})",
-                        if *n == 1 { "" } else { "s" }
-                    );
+                for r in &s.requests {
+                    println!("ok  {r}");
                 }
                 println!(
-                    "verified {} run(s), {} entries, {} manifests",
-                    s.runs, s.entries, s.manifests
+                    "verified {} request(s), {} run(s), {} entries, {} manifests ({} signed)",
+                    s.requests.len(),
+                    s.runs,
+                    s.entries,
+                    s.manifests,
+                    s.signed
                 );
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => bail!("evidence verification failed: {e}"),
         },
+        Command::Audit {
+            command: AuditCommand::Show { id, evidence },
+        } => {
+            let dir = match evidence {
+                Some(d) => d,
+                None => PathBuf::from(
+                    dsr_engine::load::load_config(&cli.config)?
+                        .settings
+                        .evidence,
+                ),
+            };
+            let sink = dsr_evidence::DirSink::new(dir);
+            let entries = dsr_evidence::show(&sink, &id).await?;
+            if entries.is_empty() {
+                bail!("no evidence for request {id}");
+            }
+            for e in entries {
+                println!(
+                    "{:>4}  {}  lease {:<4} {:<18} {}",
+                    e.seq, e.at, e.lease, e.kind, e.data
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Fixtures {
             command: FixturesCommand::Sql(e),
         } => {
@@ -290,6 +415,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             )
             .await
         }
+    }
+}
+
+/// A duration option in seconds: positive and finite.
+fn seconds(what: &str, s: f64) -> Result<Duration> {
+    if s.is_finite() && s > 0.0 && s < 1e7 {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        bail!("--{what} must be a positive number of seconds")
     }
 }
 

@@ -155,6 +155,66 @@ pub async fn run(url: &str) {
     relations_and_rules(&c).await;
     rehearsal_changes_nothing(&c).await;
     erase_with_savepoints(&c).await;
+    fencing_and_ledger(&c).await;
+}
+
+/// A group under a lower lease than one that has written for its request changes nothing and
+/// is refused as `fenced`; the ledger adds up every committed group's records.
+async fn fencing_and_ledger(c: &SqlConnector) {
+    let mask = |id: &str, note: &str| EraseOp::Mask {
+        table: "people".into(),
+        key_columns: cols(&["id"]),
+        key: key(&[id]),
+        set: vec![("note".into(), Value::Text(note.into()))],
+    };
+    let group = |req: &str, lease: u64, ops: Vec<EraseOp>| EraseGroup {
+        request_id: req.into(),
+        lease,
+        ops,
+    };
+    // ok-1 wrote under lease 1 (erase_with_savepoints): 6 deletions in its ledger.
+    let out = c
+        .erase(&[group("ok-1", 5, vec![mask("3", "by-5")])])
+        .await
+        .expect("erase");
+    assert_eq!(out[0].result.as_ref().expect("lease 5 claims"), &vec![1]);
+    assert_eq!(out[0].ledger.deleted, 6, "{:?}", out[0].ledger);
+    assert_eq!(out[0].ledger.masked, 1);
+    // The same lease again is allowed (a retry inside one lease).
+    let out = c
+        .erase(&[group("ok-1", 5, vec![mask("3", "by-5-again")])])
+        .await
+        .expect("erase");
+    assert!(out[0].result.is_ok());
+    assert_eq!(out[0].ledger.masked, 2);
+    // A stale lease is fenced and changes nothing; other requests in the batch commit.
+    let out = c
+        .erase(&[
+            group("ok-1", 4, vec![mask("3", "stale")]),
+            group("fresh", 2, vec![mask("6", "fresh")]),
+        ])
+        .await
+        .expect("erase");
+    let err = out[0].result.as_ref().expect_err("stale lease");
+    assert_eq!(err.code, dsr_core::connector::FENCED);
+    assert_eq!(out[0].ledger, dsr_core::connector::Ledger::default());
+    assert!(out[1].result.is_ok(), "{:?}", out[1].result);
+    let p = people();
+    let three = find(c, &p, "id", Normalizer::Exact, &["3", "6"]).await;
+    for f in three {
+        let expected = if f.record.key_text() == "3" {
+            "by-5-again"
+        } else {
+            "fresh"
+        };
+        assert_eq!(f.record.get("note"), &Value::Text(expected.into()));
+    }
+    // A rehearsal never touches the fence, whatever its lease.
+    let out = c
+        .rehearse(&[group("ok-1", 1, vec![mask("3", "rehearsed")])])
+        .await
+        .expect("rehearse");
+    assert!(out[0].result.is_ok());
 }
 
 /// `rehearse` answers like `erase` and leaves every record as it was; `sample` reads records.
@@ -165,6 +225,7 @@ async fn rehearsal_changes_nothing(c: &SqlConnector) {
     let groups = vec![
         EraseGroup {
             request_id: "fine".into(),
+            lease: 1,
             ops: vec![EraseOp::Mask {
                 table: "people".into(),
                 key_columns: cols(&["id"]),
@@ -174,6 +235,7 @@ async fn rehearsal_changes_nothing(c: &SqlConnector) {
         },
         EraseGroup {
             request_id: "refused".into(),
+            lease: 1,
             ops: vec![EraseOp::Mask {
                 table: "people".into(),
                 key_columns: cols(&["id"]),
@@ -409,6 +471,7 @@ async fn erase_with_savepoints(c: &SqlConnector) {
     let groups = vec![
         EraseGroup {
             request_id: "ok-1".into(),
+            lease: 1,
             ops: vec![
                 EraseOp::Delete {
                     table: "pets".into(),
@@ -439,6 +502,7 @@ async fn erase_with_savepoints(c: &SqlConnector) {
         },
         EraseGroup {
             request_id: "fails".into(),
+            lease: 1,
             ops: vec![
                 EraseOp::Mask {
                     table: "people".into(),
@@ -456,6 +520,7 @@ async fn erase_with_savepoints(c: &SqlConnector) {
         },
         EraseGroup {
             request_id: "ok-2".into(),
+            lease: 1,
             ops: vec![EraseOp::Mask {
                 table: "people".into(),
                 key_columns: cols(&["id"]),

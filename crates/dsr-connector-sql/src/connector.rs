@@ -9,7 +9,7 @@ use crate::error::store_error;
 use dsr_core::StoreError;
 use dsr_core::config::TableMap;
 use dsr_core::connector::{
-    Connector, EraseGroup, EraseOp, FindQuery, Found, GroupOutcome, LiveTable,
+    Connector, EraseGroup, EraseOp, FENCED, FindQuery, Found, GroupOutcome, Ledger, LiveTable,
 };
 use dsr_core::value::{Record, Value};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
@@ -19,6 +19,7 @@ use sqlx::{ConnectOptions, Database, Executor, IntoArguments, Pool};
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 enum Pools {
@@ -46,7 +47,13 @@ pub struct SqlConnector {
     dialect: Box<dyn Dialect>,
     /// Live descriptions by table, read once.
     schema: Mutex<HashMap<String, LiveTable>>,
+    /// The fence table (see the connector contract), created on the first erase.
+    fence: String,
+    fence_ready: AtomicBool,
 }
+
+/// The fence table's name unless the store's config names another.
+pub const DEFAULT_FENCE_TABLE: &str = "dsr_fence";
 
 /// Which dialect a URL speaks.
 pub fn scheme_of(url: &str) -> Option<&'static str> {
@@ -125,7 +132,15 @@ impl SqlConnector {
             pools,
             dialect,
             schema: Mutex::new(HashMap::new()),
+            fence: DEFAULT_FENCE_TABLE.to_string(),
+            fence_ready: AtomicBool::new(false),
         })
+    }
+
+    /// Uses `table` (`schema.table` allowed) as the fence table instead of `dsr_fence`.
+    pub fn with_fence_table(mut self, table: &str) -> SqlConnector {
+        self.fence = table.to_string();
+        self
     }
 
     /// Runs a multi-statement `script` against `url` (creating a SQLite file if needed) —
@@ -243,6 +258,30 @@ struct Stmt {
     table: String,
     sql: String,
     params: Vec<Option<String>>,
+    /// A delete (else a mask), for the ledger.
+    delete: bool,
+}
+
+/// The fence statements of one group (absent in a rehearsal).
+struct FenceStmts {
+    request_id: String,
+    lease: String,
+    insert: String,
+    claim: String,
+    add: String,
+    read: String,
+}
+
+/// The statements of one erase group.
+struct Prepared {
+    fence: Option<FenceStmts>,
+    stmts: Vec<Stmt>,
+}
+
+/// Why a group rolled back: a statement failed on a table, or a later lease holds the fence.
+enum Failure {
+    Db(String, sqlx::Error),
+    Fenced,
 }
 
 fn bind_all<'q, DB: Driver>(
@@ -255,37 +294,113 @@ fn bind_all<'q, DB: Driver>(
     q
 }
 
-/// Outcome of an erase: per group the counts, or the table and error that rolled it back; the
-/// outer error is a failure to begin, savepoint or commit (then nothing changed).
-type EraseResult =
-    Result<Vec<Result<Vec<u64>, (String, sqlx::Error)>>, (&'static str, sqlx::Error)>;
+/// Outcome of an erase: per group the counts and the ledger, or why it rolled back; the outer
+/// error is a failure to begin, savepoint or commit (then nothing changed).
+type EraseResult = Result<Vec<Result<(Vec<u64>, Ledger), Failure>>, (&'static str, sqlx::Error)>;
 
 /// The erase transaction, written once and expanded per concrete pool type (an `async fn`
 /// generic over the driver trips the compiler's higher-ranked `Send` inference).
 macro_rules! erase_in {
-    ($pool:expr, $groups:expr, $commit:expr) => {{
+    ($pool:expr, $groups:expr, $commit:expr, $fence_table:expr) => {{
         async {
-            let groups: &[Vec<Stmt>] = $groups;
+            let groups: &[Prepared] = $groups;
             let mut tx = $pool.begin().await.map_err(|e| ("begin", e))?;
             let mut out = Vec::with_capacity(groups.len());
-            for (gi, stmts) in groups.iter().enumerate() {
+            for (gi, g) in groups.iter().enumerate() {
                 let sp = format!("dsr_g{gi}");
                 (&mut *tx)
                     .execute(format!("SAVEPOINT {sp}").as_str())
                     .await
                     .map_err(|e| ("savepoint", e))?;
-                let mut counts = Vec::with_capacity(stmts.len());
+                let mut counts = Vec::with_capacity(g.stmts.len());
+                let mut ledger = Ledger::default();
                 let mut failure = None;
-                for s in stmts {
-                    match bind_all(sqlx::query(&s.sql), &s.params)
+                let fenced = |e: sqlx::Error| Failure::Db($fence_table.to_string(), e);
+                // Claim the fence first: its row lock orders this group after (or before) any
+                // other lease's work on the same request.
+                if let Some(f) = &g.fence {
+                    let claimed = async {
+                        bind_all(sqlx::query(&f.insert), &[Some(f.request_id.clone())])
+                            .execute(&mut *tx)
+                            .await?;
+                        let r = bind_all(
+                            sqlx::query(&f.claim),
+                            &[
+                                Some(f.lease.clone()),
+                                Some(f.request_id.clone()),
+                                Some(f.lease.clone()),
+                            ],
+                        )
                         .execute(&mut *tx)
-                        .await
-                    {
-                        Ok(r) => counts.push(r.rows_affected()),
-                        Err(e) => {
-                            failure = Some((s.table.clone(), e));
-                            break;
+                        .await?;
+                        Ok::<bool, sqlx::Error>(r.rows_affected() > 0)
+                    }
+                    .await;
+                    match claimed {
+                        Ok(true) => {}
+                        Ok(false) => failure = Some(Failure::Fenced),
+                        Err(e) => failure = Some(fenced(e)),
+                    }
+                }
+                if failure.is_none() {
+                    for s in &g.stmts {
+                        match bind_all(sqlx::query(&s.sql), &s.params)
+                            .execute(&mut *tx)
+                            .await
+                        {
+                            Ok(r) => counts.push(r.rows_affected()),
+                            Err(e) => {
+                                failure = Some(Failure::Db(s.table.clone(), e));
+                                break;
+                            }
                         }
+                    }
+                }
+                if failure.is_none()
+                    && let Some(f) = &g.fence
+                {
+                    let deleted: u64 = g
+                        .stmts
+                        .iter()
+                        .zip(&counts)
+                        .filter(|(s, _)| s.delete)
+                        .map(|(_, n)| n)
+                        .sum();
+                    let masked: u64 = g
+                        .stmts
+                        .iter()
+                        .zip(&counts)
+                        .filter(|(s, _)| !s.delete)
+                        .map(|(_, n)| n)
+                        .sum();
+                    let read = async {
+                        bind_all(
+                            sqlx::query(&f.add),
+                            &[
+                                Some(deleted.to_string()),
+                                Some(masked.to_string()),
+                                Some(f.request_id.clone()),
+                            ],
+                        )
+                        .execute(&mut *tx)
+                        .await?;
+                        let row = bind_all(sqlx::query(&f.read), &[Some(f.request_id.clone())])
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        let num = |i: usize| -> Result<u64, sqlx::Error> {
+                            Ok(text_of($pool, &row, i)?
+                                .and_then(|t| t.parse().ok())
+                                .unwrap_or(0))
+                        };
+                        Ok::<Ledger, sqlx::Error>(Ledger {
+                            deleted: num(0)?,
+                            masked: num(1)?,
+                        })
+                    }
+                    .await;
+                    match read {
+                        Ok(l) => ledger = l,
+                        Err(e) => failure = Some(fenced(e)),
                     }
                 }
                 match failure {
@@ -294,7 +409,7 @@ macro_rules! erase_in {
                             .execute(format!("RELEASE SAVEPOINT {sp}").as_str())
                             .await
                             .map_err(|e| ("release", e))?;
-                        out.push(Ok(counts));
+                        out.push(Ok((counts, ledger)));
                     }
                     Some(f) => {
                         (&mut *tx)
@@ -322,14 +437,51 @@ macro_rules! erase_in {
     }};
 }
 
+/// Column `i` of a row as text; the pool names the driver.
+fn text_of<DB: Driver>(
+    _pool: &Pool<DB>,
+    row: &DB::Row,
+    i: usize,
+) -> Result<Option<String>, sqlx::Error> {
+    DB::text_at(row, i)
+}
+
 impl SqlConnector {
+    /// Creates the fence table if it does not exist yet (once per connector).
+    async fn ensure_fence(&self) -> Result<(), StoreError> {
+        if self.fence_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let sql = dialect::fence_create(self.dialect.as_ref(), &self.fence);
+        // Two workers creating it at once may collide in the catalog: the loser retries once.
+        let mut last = None;
+        for _ in 0..2 {
+            match with_pool!(&self.pools, p => p.execute(sql.as_str()).await.map(|_| ())) {
+                Ok(_) => {
+                    last = None;
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        if let Some(e) = last {
+            return Err(self.err(Some(&self.fence), "fence", &e));
+        }
+        self.fence_ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
     /// Applies `groups` in one transaction (savepoint per group), committed or rolled back.
+    /// Committed erasures are fenced; a rehearsal touches no fence.
     async fn apply(
         &self,
         groups: &[EraseGroup],
         commit: bool,
     ) -> Result<Vec<GroupOutcome>, StoreError> {
         let d = self.dialect.as_ref();
+        if commit {
+            self.ensure_fence().await?;
+        }
         // Read every table's description first, so no borrow of an op lives across an await.
         let mut tables: Vec<String> = groups
             .iter()
@@ -346,7 +498,7 @@ impl SqlConnector {
             lives.insert(t, lt);
         }
         let empty = LiveTable::default();
-        let mut prepared: Vec<Vec<Stmt>> = Vec::with_capacity(groups.len());
+        let mut prepared: Vec<Prepared> = Vec::with_capacity(groups.len());
         for g in groups {
             let mut stmts = Vec::with_capacity(g.ops.len());
             for op in &g.ops {
@@ -379,18 +531,46 @@ impl SqlConnector {
                     table: table.clone(),
                     sql,
                     params,
+                    delete: matches!(op, EraseOp::Delete { .. }),
                 });
             }
-            prepared.push(stmts);
+            let fence = commit.then(|| FenceStmts {
+                request_id: g.request_id.clone(),
+                lease: g.lease.to_string(),
+                insert: d.fence_insert(&self.fence),
+                claim: dialect::fence_claim(d, &self.fence),
+                add: dialect::fence_add(d, &self.fence),
+                read: dialect::fence_read(d, &self.fence),
+            });
+            prepared.push(Prepared { fence, stmts });
         }
-        let results = with_pool!(&self.pools, p => erase_in!(p, &prepared, commit))
+        let fence_table = self.fence.clone();
+        let results = with_pool!(&self.pools, p => erase_in!(p, &prepared, commit, fence_table))
             .map_err(|(op, e)| self.err(None, op, &e))?;
         Ok(groups
             .iter()
             .zip(results)
-            .map(|(g, r)| GroupOutcome {
-                request_id: g.request_id.clone(),
-                result: r.map_err(|(table, e)| self.err(Some(&table), "erase", &e)),
+            .map(|(g, r)| {
+                let (result, ledger) = match r {
+                    Ok((counts, ledger)) => (Ok(counts), ledger),
+                    Err(Failure::Db(table, e)) => {
+                        (Err(self.err(Some(&table), "erase", &e)), Ledger::default())
+                    }
+                    Err(Failure::Fenced) => (
+                        Err(StoreError {
+                            store: self.store.clone(),
+                            table: Some(self.fence.clone()),
+                            code: FENCED.into(),
+                            message: "erase: a later lease has written for this request".into(),
+                        }),
+                        Ledger::default(),
+                    ),
+                };
+                GroupOutcome {
+                    request_id: g.request_id.clone(),
+                    result,
+                    ledger,
+                }
             })
             .collect())
     }

@@ -55,6 +55,16 @@ pub trait Dialect: Send + Sync {
         self.placeholder(n)
     }
 
+    /// Inserts the fence row of a request (parameter 1) if it is absent, doing nothing if it
+    /// exists.
+    fn fence_insert(&self, fence: &str) -> String {
+        format!(
+            "INSERT INTO {} (request_id, lease, writes, deleted, masked) VALUES ({}, 0, 0, 0, 0) ON CONFLICT (request_id) DO NOTHING",
+            self.quote_name(fence),
+            self.placeholder(1)
+        )
+    }
+
     /// Quotes a possibly schema-qualified name (`schema.table`).
     fn quote_name(&self, name: &str) -> String {
         name.split('.')
@@ -205,6 +215,51 @@ pub fn count_sql(d: &dyn Dialect, table: &str, key: &[Col<'_>], rows: usize) -> 
         d.as_text("count(*)", "bigint"),
         d.quote_name(table),
         key_predicate(d, key, rows, 1)
+    )
+}
+
+/// The fence table: per request, the highest lease token that has written and the running
+/// totals of records deleted and masked (see [`dsr_core::connector`]'s fencing contract).
+/// `writes` changes on every claim, so MySQL's "changed rows" count is never 0 for a claim
+/// that matched.
+pub fn fence_create(d: &dyn Dialect, fence: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (request_id VARCHAR(64) NOT NULL PRIMARY KEY, lease BIGINT NOT NULL, writes BIGINT NOT NULL, deleted BIGINT NOT NULL, masked BIGINT NOT NULL)",
+        d.quote_name(fence)
+    )
+}
+
+/// Claims the fence for a lease: parameters (lease, request id, lease). Affects one row when
+/// the stored lease is not higher, none when a later lease has written.
+pub fn fence_claim(d: &dyn Dialect, fence: &str) -> String {
+    format!(
+        "UPDATE {} SET lease = {}, writes = writes + 1 WHERE request_id = {} AND lease <= {}",
+        d.quote_name(fence),
+        d.typed_param(1, "bigint"),
+        d.placeholder(2),
+        d.typed_param(3, "bigint"),
+    )
+}
+
+/// Adds to the ledger: parameters (deleted, masked, request id).
+pub fn fence_add(d: &dyn Dialect, fence: &str) -> String {
+    format!(
+        "UPDATE {} SET deleted = deleted + {}, masked = masked + {} WHERE request_id = {}",
+        d.quote_name(fence),
+        d.typed_param(1, "bigint"),
+        d.typed_param(2, "bigint"),
+        d.placeholder(3),
+    )
+}
+
+/// Reads the ledger of a request (parameter 1) as text: `deleted`, `masked`.
+pub fn fence_read(d: &dyn Dialect, fence: &str) -> String {
+    format!(
+        "SELECT {}, {} FROM {} WHERE request_id = {}",
+        d.as_text("deleted", "bigint"),
+        d.as_text("masked", "bigint"),
+        d.quote_name(fence),
+        d.placeholder(1),
     )
 }
 
@@ -395,5 +450,13 @@ impl Dialect for MySql {
         } else {
             format!("CAST({col} AS CHAR)")
         }
+    }
+    fn fence_insert(&self, fence: &str) -> String {
+        // The statement is fixed (no column of ours can fail but the duplicate key).
+        format!(
+            "INSERT IGNORE INTO {} (request_id, lease, writes, deleted, masked) VALUES ({}, 0, 0, 0, 0)",
+            self.quote_name(fence),
+            self.placeholder(1)
+        )
     }
 }

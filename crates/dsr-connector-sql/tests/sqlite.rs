@@ -118,6 +118,7 @@ async fn one_requests_failure_never_undoes_another() {
         // Masks person 1, then tries to delete them while a pet still references them.
         EraseGroup {
             request_id: "r-fail".into(),
+            lease: 1,
             ops: vec![
                 EraseOp::Mask {
                     table: "people".into(),
@@ -134,6 +135,7 @@ async fn one_requests_failure_never_undoes_another() {
         },
         EraseGroup {
             request_id: "r-ok".into(),
+            lease: 1,
             ops: vec![
                 EraseOp::Delete {
                     table: "pets".into(),

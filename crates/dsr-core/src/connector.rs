@@ -9,6 +9,13 @@
 //! * **Erase** applies all requests of one store in one transaction, each request under its own
 //!   savepoint: a failing request is rolled back alone and reported; the others commit.
 //!   Operations arrive in deletion order (children before parents).
+//! * **Erase is fenced.** Each group carries the lease token under which its request is being
+//!   processed. The store keeps, per request and inside the same transaction as the changes, the
+//!   highest token that has written (the *fence*) and the running totals of records deleted and
+//!   masked (the *ledger*). A group whose token is lower than the fence is refused with the code
+//!   [`FENCED`] and changes nothing, so a worker that stalled past its lease cannot write after
+//!   another took over; the ledger makes the counts exact even when a crash falls between the
+//!   commit and the evidence entry that reports it.
 //! * **Count** re-queries by key to prove deleted records are gone.
 //! * **Describe** reports the live schema of mapped tables for `dsr check`.
 //! * Errors are [`StoreError`]s: codes and constraint names only, never values.
@@ -67,13 +74,27 @@ pub enum EraseOp {
     },
 }
 
+/// [`StoreError::code`] of a group refused because a later lease has written for its request.
+pub const FENCED: &str = "fenced";
+
 /// All operations of one request in one store, applied under one savepoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EraseGroup {
     /// Request id (not PI).
     pub request_id: String,
+    /// Lease token the request is processed under (see the fencing contract above).
+    pub lease: u64,
     /// Operations in order.
     pub ops: Vec<EraseOp>,
+}
+
+/// What the store has recorded for a request over every lease: records deleted and masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ledger {
+    /// Records deleted in this store for the request, over all committed groups.
+    pub deleted: u64,
+    /// Records masked.
+    pub masked: u64,
 }
 
 /// The outcome of one group.
@@ -83,6 +104,8 @@ pub struct GroupOutcome {
     pub request_id: String,
     /// Rows affected per operation, in order, or the error that rolled the group back.
     pub result: Result<Vec<u64>, StoreError>,
+    /// The request's ledger after this group committed (zero when it did not).
+    pub ledger: Ledger,
 }
 
 /// Live description of one table.

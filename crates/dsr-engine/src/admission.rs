@@ -1,13 +1,12 @@
 //! Intake and admission: storing a validated request, then admitting or denying it by the
 //! rule table of its regime.
 
-use crate::control::{ControlDb, Status, Submitted};
+use crate::control::{ControlDb, Submitted};
 use crate::error::Result;
 use dsr_core::config::Config;
 use dsr_core::hash::KeyedHasher;
 use dsr_core::jurisdiction::{regime_for, rules};
 use dsr_core::request::{Request, RequestKind, VerificationLevel};
-use serde_json::json;
 
 /// Keyed hashes of a request's identities.
 pub fn identity_hashes(hasher: &KeyedHasher, req: &Request) -> Vec<String> {
@@ -87,42 +86,4 @@ pub async fn decide(control: &ControlDb, req: &Request) -> Result<Admission> {
         }
     };
     Ok(decision)
-}
-
-/// Admits or denies every received request of `kinds`, recording the events.
-pub async fn admit_received(
-    control: &ControlDb,
-    kinds: &[RequestKind],
-) -> Result<Vec<(String, Admission)>> {
-    let mut out = Vec::new();
-    for s in control.by_status(&[Status::Received]).await? {
-        if !kinds.contains(&s.request.kind) {
-            continue;
-        }
-        let d = decide(control, &s.request).await?;
-        match &d {
-            Admission::Admitted { categories_only } => {
-                control
-                    .transition(
-                        &s.request.id,
-                        Status::Admitted,
-                        None,
-                        json!({"categories_only": categories_only}),
-                    )
-                    .await?
-            }
-            Admission::Denied(reason) => {
-                control
-                    .transition(
-                        &s.request.id,
-                        Status::Denied,
-                        Some(reason),
-                        json!({"reason": reason}),
-                    )
-                    .await?
-            }
-        }
-        out.push((s.request.id.clone(), d));
-    }
-    Ok(out)
 }

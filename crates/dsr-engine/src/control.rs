@@ -61,11 +61,11 @@ pub struct StoredRequest {
 /// Handle on the control DB.
 #[derive(Clone)]
 pub struct ControlDb {
-    pools: Pools,
+    pub(crate) pools: Pools,
 }
 
 #[derive(Clone)]
-enum Pools {
+pub(crate) enum Pools {
     Sqlite(SqlitePool),
     Postgres(sqlx::PgPool),
 }
@@ -86,9 +86,10 @@ macro_rules! with_db {
         }
     };
 }
+pub(crate) use with_db;
 
 /// `?N` → `$N`.
-fn pg_sql(q: &str) -> String {
+pub(crate) fn pg_sql(q: &str) -> String {
     let mut out = String::with_capacity(q.len());
     let mut chars = q.chars().peekable();
     while let Some(c) = chars.next() {
@@ -266,30 +267,37 @@ impl ControlDb {
     }
 
     /// Moves a request to `status` and appends the event (with a detail object that holds no
-    /// subject data).
+    /// subject data), if the request is still held under `lease`: a later lease (the request
+    /// was taken over) makes this [`Error::Fenced`] and changes nothing.
     pub async fn transition(
         &self,
         id: &str,
         status: Status,
         denial_reason: Option<&str>,
         detail: serde_json::Value,
+        lease: u64,
     ) -> Result<()> {
         with_db!(self, pool, sql => {
         let now = Utc::now().to_rfc3339();
         let mut tx = pool.begin().await.map_err(db)?;
-        sqlx::query(&sql("UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4"))
+        let changed = sqlx::query(&sql("UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4 AND lease = ?5"))
         .bind(status.key())
         .bind(denial_reason)
         .bind(&now)
         .bind(id)
+        .bind(token(lease))
         .execute(&mut *tx)
         .await
-        .map_err(db)?;
+        .map_err(db)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(Error::Fenced { request: id.to_string(), lease });
+        }
         sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, ?3, ?4)"))
         .bind(id)
         .bind(&now)
         .bind(status.key())
-        .bind(detail.to_string())
+        .bind(with_lease(detail, lease))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -302,29 +310,31 @@ impl ControlDb {
     /// detail object that holds no subject data). An admitted or in-progress request becomes
     /// `admitted`; a partially fulfilled one stays `partially_fulfilled` (part of it is done,
     /// its failed stores are still retried). Returns the status the request is left in.
-    pub async fn defer(&self, id: &str, detail: serde_json::Value) -> Result<String> {
+    /// Fenced by `lease` as [`ControlDb::transition`].
+    pub async fn defer(&self, id: &str, detail: serde_json::Value, lease: u64) -> Result<String> {
         with_db!(self, pool, sql => {
         let now = Utc::now().to_rfc3339();
         let mut tx = pool.begin().await.map_err(db)?;
         let row = sqlx::query(&sql("UPDATE requests
                 SET status = CASE status WHEN ?1 THEN status ELSE ?2 END, updated_at = ?3
-              WHERE id = ?4
+              WHERE id = ?4 AND lease = ?5
           RETURNING status"))
         .bind(Status::PartiallyFulfilled.key())
         .bind(Status::Admitted.key())
         .bind(&now)
         .bind(id)
+        .bind(token(lease))
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
         let Some(row) = row else {
-            return Err(Error::Control(format!("no request with id {id}")));
+            return Err(Error::Fenced { request: id.to_string(), lease });
         };
         let status: String = row.try_get(0).map_err(db)?;
         sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'deferred', ?3)"))
         .bind(id)
         .bind(&now)
-        .bind(detail.to_string())
+        .bind(with_lease(detail, lease))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -455,7 +465,20 @@ impl ControlDb {
     }
 }
 
-fn db(e: sqlx::Error) -> Error {
+/// A lease token as the control DB stores it (BIGINT).
+pub(crate) fn token(lease: u64) -> i64 {
+    i64::try_from(lease).unwrap_or(i64::MAX)
+}
+
+/// The event detail with the lease it was written under.
+fn with_lease(mut detail: serde_json::Value, lease: u64) -> String {
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("lease".into(), lease.into());
+    }
+    detail.to_string()
+}
+
+pub(crate) fn db(e: sqlx::Error) -> Error {
     // Control-DB errors carry no subject data in their codes; the message is kept short.
     let code = match &e {
         sqlx::Error::Database(d) => d.code().map(|c| c.to_string()).unwrap_or_default(),

@@ -31,6 +31,15 @@ pub enum Error {
         /// Requests deferred.
         requests: usize,
     },
+    /// A later lease holds the request: this worker's lease expired and another took it over,
+    /// so it must not write anything more for the request.
+    #[error("request {request}: lease {lease} was taken over; stopped")]
+    Fenced {
+        /// Request id.
+        request: String,
+        /// The lease that lost it.
+        lease: u64,
+    },
     /// The control DB failed.
     #[error("{0}")]
     Control(String),

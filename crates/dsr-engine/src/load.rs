@@ -139,6 +139,7 @@ pub async fn connect_each(map: &DataMap) -> Result<(Connectors, Vec<dsr_core::St
                 }
                 match SqlConnector::connect(&s.name, &s.url).await {
                     Ok(c) => {
+                        let c = c.with_fence_table(&s.fence_table);
                         out.insert(s.name.clone(), Arc::new(c) as Arc<dyn Connector>);
                     }
                     Err(e) => {
@@ -249,6 +250,7 @@ async fn rehearse_mask(
         .collect();
     let group = dsr_core::connector::EraseGroup {
         request_id: "rehearsal".into(),
+        lease: 0,
         ops,
     };
     let out = conn.rehearse(&[group]).await?;

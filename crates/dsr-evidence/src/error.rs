@@ -1,8 +1,9 @@
 //! The one error type of `dsr-evidence`.
 //!
-//! Every variant names *where* the problem is (object name, run, entry kind and sequence
-//! number) and never carries subject data: a guard refusal says which entry or manifest was
-//! refused, never which value tripped it.
+//! Every variant names *where* the problem is (object name, request id, entry kind and
+//! sequence number) and never carries subject data or secrets: a guard refusal says which
+//! entry or manifest was refused, never which value tripped it, and a key error never echoes
+//! the key.
 
 use crate::verify::VerifyError;
 
@@ -12,9 +13,9 @@ pub enum Error {
     /// An IO operation on the audit location failed.
     #[error("{op} {name}: {source}")]
     Io {
-        /// What was being done (`append to`, `write`, `read`, `list`, …).
+        /// What was being done (`write`, `read`, `list`, …).
         op: &'static str,
-        /// Object name (relative to the sink root) or directory concerned.
+        /// Object name (relative to the sink root) or prefix concerned.
         name: String,
         /// The underlying IO error.
         #[source]
@@ -40,12 +41,6 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
-    /// A log line handed to a sink contains a newline.
-    #[error("{log}: a log line must not contain a newline")]
-    InvalidLine {
-        /// Log object name.
-        log: String,
-    },
     /// A run or request id is not 1–64 characters of `A-Z a-z 0-9 . _ -` (no leading `.`).
     #[error("invalid {what} id {id:?}: {reason}")]
     InvalidId {
@@ -67,16 +62,18 @@ pub enum Error {
     /// The guard found a forbidden value (an identity or sensitive value of the batch).
     #[error("refused to write {what}: it contains an identity or sensitive value of the batch")]
     Guard {
-        /// Which document: `entry <kind> seq <n>` or `manifest <request>`.
+        /// Which document: `entry <kind> of request <id> seq <n>`, `manifest of request <id>
+        /// seq <n>` or `run summary <run>`.
         what: String,
     },
-    /// A manifest handed to [`crate::RunLog::write_manifest`] is not acceptable.
+    /// A manifest handed to [`crate::Chain::seal`] (or a run summary handed to
+    /// [`crate::Evidence::write_run`]) is not acceptable.
     #[error("manifest {request}: {reason}")]
     Manifest {
-        /// Request id.
+        /// Request id (the run id for a run summary).
         request: String,
         /// What is wrong.
-        reason: &'static str,
+        reason: String,
     },
     /// A document could not be serialised to JSON.
     #[error("{what}: cannot serialise to JSON: {source}")]
@@ -87,14 +84,36 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// An earlier append to this run's log failed, so its state on storage is unknown; the run
-    /// must be reopened with [`crate::RunLog::resume`], which verifies what was written.
-    #[error("run {run}: an earlier append failed; resume the run to continue")]
-    Poisoned {
-        /// Run id.
-        run: String,
+    /// Another writer (another lease) has written this request's chain: a position this
+    /// writer wanted was already taken, or the chain already holds an entry written under a
+    /// newer lease. Nothing of this writer's was written at `seq`; the [`crate::Chain`] is
+    /// unusable from now on.
+    #[error(
+        "request {request}: superseded at entry {seq}: another lease has written this chain; \
+         this writer must stop"
+    )]
+    Superseded {
+        /// Request id.
+        request: String,
+        /// The chain position that was lost (or holds the newer lease).
+        seq: u64,
     },
-    /// Existing evidence failed verification (when resuming a run).
+    /// An earlier write of this [`crate::Chain`] failed, so what is on storage is unknown; open
+    /// the chain again with [`crate::Evidence::chain`], which reads what was written.
+    #[error("request {request}: an earlier evidence write failed; reopen the chain to continue")]
+    Poisoned {
+        /// Request id.
+        request: String,
+    },
+    /// A signing or verifying key is not acceptable (the key itself is never shown).
+    #[error("key {key_id:?}: {reason}")]
+    Key {
+        /// The key id given with it.
+        key_id: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Existing evidence failed its checks (a chain that does not verify when opened).
     #[error(transparent)]
     Verify(#[from] VerifyError),
 }

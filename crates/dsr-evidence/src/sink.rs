@@ -1,39 +1,68 @@
 //! Where evidence is stored: the [`EvidenceSink`] trait and the directory sink [`DirSink`].
 //!
-//! A sink stores two kinds of objects under `/`-separated relative names:
-//! append-only logs (one JSON line per entry) and write-once objects (manifests). Every write
-//! is durable before the call returns, because evidence must be on disk before the deletion it
-//! covers happens.
+//! A sink stores write-once objects under `/`-separated relative names. There is no append and
+//! no overwrite: every object is written once, durably, and a second write of the same name
+//! fails with [`Error::Exists`]. That is what an object store offers (`PUT` with
+//! `If-None-Match: *`, S3 Object Lock for retention), and it is what fences concurrent
+//! writers: whoever writes a name first wins.
 //!
-//! The trait is small so that an object-store sink can be added without changing callers: an
-//! S3 sink stores each appended line as its own write-once object (`If-None-Match: *`, named
-//! after the log and the line's `seq`) and [`EvidenceSink::get`] of a log concatenates them.
+//! [`EvidenceSink::versions`] exposes the store's version history so that verification can
+//! prove nothing was overwritten or deleted behind the sink's back (a versioned bucket keeps
+//! every version and every delete marker).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use chrono::{DateTime, Utc};
+
 use crate::Error;
 
-/// Storage of evidence: append-only logs and write-once objects.
+/// Storage of evidence: write-once objects.
 ///
 /// Names are `/`-separated relative paths whose components are made of `A-Z a-z 0-9 . _ -` and
 /// do not start with `.` (so no `..`, no absolute paths, no backslashes); see [`check_name`].
 #[async_trait::async_trait]
 pub trait EvidenceSink: Send + Sync {
-    /// Appends one line (without its trailing newline, which the sink adds) to the log `log`,
-    /// creating it if needed, and makes it durable before returning.
-    async fn append(&self, log: &str, line: &[u8]) -> Result<(), Error>;
+    /// Writes `name` once, durably, never overwriting: [`Error::Exists`] if it exists.
+    /// `opts.retain_until`: Object Lock retention (COMPLIANCE) where the backend supports it;
+    /// [`DirSink`] makes the file read-only instead.
+    async fn put_once(&self, name: &str, bytes: &[u8], opts: &PutOptions) -> Result<(), Error>;
 
-    /// Writes the object `name` once, durably; [`Error::Exists`] if it already exists.
-    async fn put_once(&self, name: &str, bytes: &[u8]) -> Result<(), Error>;
-
-    /// Names of every stored object (logs included), sorted.
-    async fn list(&self) -> Result<Vec<String>, Error>;
-
-    /// Contents of the object or log `name`; [`Error::NotFound`] if it does not exist.
+    /// Contents; [`Error::NotFound`] if absent.
     async fn get(&self, name: &str) -> Result<Vec<u8>, Error>;
+
+    /// Names of the objects whose name starts with `prefix` (`""` = all), sorted.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, Error>;
+
+    /// Every stored version (delete markers included) of the objects under `prefix`, for
+    /// verification. [`DirSink`]: one current version per file.
+    async fn versions(&self, prefix: &str) -> Result<Vec<ObjectVersion>, Error>;
+
+    /// Human-readable location (a directory path or `s3://bucket/prefix`), for messages.
+    fn location(&self) -> String;
+}
+
+/// Options of [`EvidenceSink::put_once`].
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// Keep the object undeletable until then (S3 Object Lock, COMPLIANCE mode), where the
+    /// backend supports it.
+    pub retain_until: Option<DateTime<Utc>>,
+}
+
+/// One stored version of an object, as reported by [`EvidenceSink::versions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    /// Object name.
+    pub name: String,
+    /// The backend's version id (`None` where the backend has no versions).
+    pub version_id: Option<String>,
+    /// Whether this is the current version.
+    pub is_latest: bool,
+    /// Whether this version is a delete marker.
+    pub delete_marker: bool,
 }
 
 /// Checks that `name` is a safe relative object name: non-empty `/`-separated components of
@@ -74,14 +103,16 @@ pub fn check_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Directory holding temporary files of [`DirSink::put_once`]; hidden from [`DirSink::list`].
+/// Directory holding temporary files of [`DirSink::put_once`]; hidden from listings.
 const TMP_DIR: &str = ".tmp";
 
 /// A sink writing under a local directory (created as needed).
 ///
-/// Logs are appended with `O_APPEND` and fsynced; write-once objects are written to a temporary
-/// file, fsynced, then hard-linked into place, which fails if the name exists, so an object is
-/// never seen half-written. New directory entries are fsynced too (on Unix).
+/// An object is written to a temporary file, fsynced, then hard-linked into place. Linking
+/// fails if the name exists, atomically, so of two writers racing on one name (threads or
+/// processes) exactly one wins and the other gets [`Error::Exists`]; an object is never seen
+/// half-written. New directory entries are fsynced too (on Unix). With
+/// [`PutOptions::retain_until`] the file is made read-only (a reminder, not a lock).
 #[derive(Debug, Clone)]
 pub struct DirSink {
     root: PathBuf,
@@ -155,27 +186,15 @@ fn parent_of(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new("."))
 }
 
-fn append_blocking(path: &Path, name: &str, buf: &[u8]) -> Result<(), Error> {
-    let dir = parent_of(path);
-    create_dirs(dir, name)?;
-    let existed = path.exists();
-    let mut f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| Error::io("open", name, e))?;
-    f.write_all(buf)
-        .map_err(|e| Error::io("append to", name, e))?;
-    f.sync_all().map_err(|e| Error::io("sync", name, e))?;
-    if !existed {
-        sync_dir(dir, name)?;
-    }
-    Ok(())
-}
-
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn put_once_blocking(root: &Path, path: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
+fn put_once_blocking(
+    root: &Path,
+    path: &Path,
+    name: &str,
+    bytes: &[u8],
+    read_only: bool,
+) -> Result<(), Error> {
     let dir = parent_of(path);
     create_dirs(dir, name)?;
     let tmp_dir = root.join(TMP_DIR);
@@ -194,6 +213,16 @@ fn put_once_blocking(root: &Path, path: &Path, name: &str, bytes: &[u8]) -> Resu
         f.write_all(bytes)
             .map_err(|e| Error::io("write", name, e))?;
         f.sync_all().map_err(|e| Error::io("sync", name, e))?;
+        if read_only {
+            let mut perms = f
+                .metadata()
+                .map_err(|e| Error::io("read permissions of", name, e))?
+                .permissions();
+            perms.set_readonly(true);
+            f.set_permissions(perms)
+                .map_err(|e| Error::io("make read-only", name, e))?;
+        }
+        drop(f);
         match fs::hard_link(&tmp, path) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -210,32 +239,53 @@ fn put_once_blocking(root: &Path, path: &Path, name: &str, bytes: &[u8]) -> Resu
     result
 }
 
-fn list_blocking(root: &Path) -> Result<Vec<String>, Error> {
+/// Names under `root` starting with `prefix`, sorted. Only the directory named by the part
+/// of `prefix` up to its last `/` is walked.
+fn list_blocking(root: &Path, prefix: &str) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
-    if !root.is_dir() {
+    let (start_dir, start_prefix) = match prefix.rfind('/') {
+        Some(i) => {
+            let dir = &prefix[..i];
+            check_name(dir)?;
+            (
+                dir.split('/').fold(root.to_path_buf(), |p, c| p.join(c)),
+                format!("{dir}/"),
+            )
+        }
+        None => (root.to_path_buf(), String::new()),
+    };
+    if !start_dir.is_dir() {
         return Ok(out);
     }
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let shown = if prefix.is_empty() { "." } else { &prefix };
+    let mut stack = vec![(start_dir, start_prefix)];
+    while let Some((dir, dir_prefix)) = stack.pop() {
+        let shown = if dir_prefix.is_empty() {
+            "."
+        } else {
+            &dir_prefix
+        };
         let entries = fs::read_dir(&dir).map_err(|e| Error::io("list", shown, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("list", shown, e))?;
             let file_name = entry.file_name();
             let Some(file_name) = file_name.to_str() else {
                 return Err(Error::InvalidName {
-                    name: format!("{prefix}{}", file_name.to_string_lossy()),
+                    name: format!("{dir_prefix}{}", file_name.to_string_lossy()),
                     reason: "not UTF-8",
                 });
             };
-            if prefix.is_empty() && file_name == TMP_DIR {
+            if dir_prefix.is_empty() && file_name == TMP_DIR {
                 continue;
             }
-            let name = format!("{prefix}{file_name}");
+            let name = format!("{dir_prefix}{file_name}");
             let kind = entry.file_type().map_err(|e| Error::io("list", &name, e))?;
             if kind.is_dir() {
-                stack.push((entry.path(), format!("{name}/")));
-            } else {
+                // Only descend where names below can still start with `prefix`.
+                let below = format!("{name}/");
+                if below.starts_with(prefix) || prefix.starts_with(&below) {
+                    stack.push((entry.path(), below));
+                }
+            } else if name.starts_with(prefix) {
                 out.push(name);
             }
         }
@@ -246,34 +296,16 @@ fn list_blocking(root: &Path) -> Result<Vec<String>, Error> {
 
 #[async_trait::async_trait]
 impl EvidenceSink for DirSink {
-    async fn append(&self, log: &str, line: &[u8]) -> Result<(), Error> {
-        let path = self.path_of(log)?;
-        if line.contains(&b'\n') {
-            return Err(Error::InvalidLine {
-                log: log.to_owned(),
-            });
-        }
-        let mut buf = Vec::with_capacity(line.len() + 1);
-        buf.extend_from_slice(line);
-        buf.push(b'\n');
-        let name = log.to_owned();
-        blocking(log, move || append_blocking(&path, &name, &buf)).await
-    }
-
-    async fn put_once(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+    async fn put_once(&self, name: &str, bytes: &[u8], opts: &PutOptions) -> Result<(), Error> {
         let path = self.path_of(name)?;
         let root = self.root.clone();
         let owned = name.to_owned();
         let bytes = bytes.to_vec();
+        let read_only = opts.retain_until.is_some();
         blocking(name, move || {
-            put_once_blocking(&root, &path, &owned, &bytes)
+            put_once_blocking(&root, &path, &owned, &bytes, read_only)
         })
         .await
-    }
-
-    async fn list(&self) -> Result<Vec<String>, Error> {
-        let root = self.root.clone();
-        blocking(".", move || list_blocking(&root)).await
     }
 
     async fn get(&self, name: &str) -> Result<Vec<u8>, Error> {
@@ -286,6 +318,31 @@ impl EvidenceSink for DirSink {
         })
         .await
     }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let root = self.root.clone();
+        let owned = prefix.to_owned();
+        let shown = if prefix.is_empty() { "." } else { prefix };
+        blocking(shown, move || list_blocking(&root, &owned)).await
+    }
+
+    async fn versions(&self, prefix: &str) -> Result<Vec<ObjectVersion>, Error> {
+        Ok(self
+            .list(prefix)
+            .await?
+            .into_iter()
+            .map(|name| ObjectVersion {
+                name,
+                version_id: None,
+                is_latest: true,
+                delete_marker: false,
+            })
+            .collect())
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
 }
 
 #[cfg(test)]
@@ -296,7 +353,7 @@ mod tests {
     #[test]
     fn names_are_checked() {
         for bad in [
-            "", "/abs", "a/../b", "..", "a\\b", "a//b", "a/", ".hidden", "a/.x", "sp ace",
+            "", "/abs", "a/../b", "..", "a\\b", "a//b", "a/", ".hidden", "a/.x", "sp ace", "é",
         ] {
             assert!(
                 matches!(check_name(bad), Err(Error::InvalidName { .. })),
@@ -304,8 +361,9 @@ mod tests {
             );
         }
         for good in [
-            "runs/r1/log.jsonl",
-            "requests/req-1/r.1.manifest.json",
+            "requests/req-1/000001.json",
+            "requests/req-1/manifest-000002.json",
+            "runs/r.1.json",
             "a..b",
         ] {
             check_name(good).unwrap();
@@ -316,37 +374,147 @@ mod tests {
     async fn dir_sink_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let sink = DirSink::new(dir.path().join("bundle"));
-        assert!(sink.list().await.unwrap().is_empty());
-        sink.append("runs/r1/log.jsonl", b"one").await.unwrap();
-        sink.append("runs/r1/log.jsonl", b"two").await.unwrap();
-        sink.put_once("requests/q/r1.manifest.json", b"{}")
+        let opts = PutOptions::default();
+        assert!(sink.list("").await.unwrap().is_empty());
+        assert!(sink.versions("").await.unwrap().is_empty());
+        sink.put_once("requests/q/000001.json", b"one", &opts)
             .await
             .unwrap();
-        let again = sink.put_once("requests/q/r1.manifest.json", b"x").await;
-        assert!(matches!(again, Err(Error::Exists { .. })));
+        sink.put_once("requests/q1/000001.json", b"other", &opts)
+            .await
+            .unwrap();
+        sink.put_once("runs/r1.json", b"{}", &opts).await.unwrap();
+        let again = sink.put_once("runs/r1.json", b"x", &opts).await;
+        assert!(matches!(again, Err(Error::Exists { name }) if name == "runs/r1.json"));
+        assert_eq!(sink.get("runs/r1.json").await.unwrap(), b"{}".to_vec());
         assert_eq!(
-            sink.get("runs/r1/log.jsonl").await.unwrap(),
-            b"one\ntwo\n".to_vec()
-        );
-        assert_eq!(
-            sink.get("requests/q/r1.manifest.json").await.unwrap(),
-            b"{}".to_vec()
+            sink.get("requests/q/000001.json").await.unwrap(),
+            b"one".to_vec()
         );
         assert!(matches!(
-            sink.get("runs/none/log.jsonl").await,
-            Err(Error::NotFound { .. })
+            sink.get("runs/none.json").await,
+            Err(Error::NotFound { name }) if name == "runs/none.json"
         ));
         assert_eq!(
-            sink.list().await.unwrap(),
-            vec!["requests/q/r1.manifest.json", "runs/r1/log.jsonl"]
+            sink.list("").await.unwrap(),
+            vec![
+                "requests/q/000001.json",
+                "requests/q1/000001.json",
+                "runs/r1.json"
+            ]
         );
+        assert_eq!(
+            sink.list("requests/q/").await.unwrap(),
+            vec!["requests/q/000001.json"]
+        );
+        assert_eq!(
+            sink.list("requests/q").await.unwrap(),
+            vec!["requests/q/000001.json", "requests/q1/000001.json"]
+        );
+        assert_eq!(sink.list("runs/").await.unwrap(), vec!["runs/r1.json"]);
+        assert!(sink.list("nowhere/").await.unwrap().is_empty());
         assert!(matches!(
-            sink.append("runs/r1/log.jsonl", b"a\nb").await,
-            Err(Error::InvalidLine { .. })
-        ));
-        assert!(matches!(
-            sink.put_once("../escape", b"x").await,
+            sink.put_once("../escape", b"x", &opts).await,
             Err(Error::InvalidName { .. })
         ));
+        assert!(matches!(
+            sink.list("../").await,
+            Err(Error::InvalidName { .. })
+        ));
+        assert_eq!(
+            sink.location(),
+            dir.path().join("bundle").display().to_string()
+        );
+    }
+
+    #[tokio::test]
+    async fn dir_sink_versions_are_one_current_version_per_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DirSink::new(dir.path().to_path_buf());
+        let opts = PutOptions::default();
+        sink.put_once("runs/a.json", b"1", &opts).await.unwrap();
+        sink.put_once("requests/x/000001.json", b"2", &opts)
+            .await
+            .unwrap();
+        let v = |name: &str| ObjectVersion {
+            name: name.to_owned(),
+            version_id: None,
+            is_latest: true,
+            delete_marker: false,
+        };
+        assert_eq!(
+            sink.versions("").await.unwrap(),
+            vec![v("requests/x/000001.json"), v("runs/a.json")]
+        );
+        assert_eq!(
+            sink.versions("runs/").await.unwrap(),
+            vec![v("runs/a.json")]
+        );
+    }
+
+    #[tokio::test]
+    async fn retention_makes_the_file_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DirSink::new(dir.path().to_path_buf());
+        let keep = PutOptions {
+            retain_until: Some(Utc::now()),
+        };
+        sink.put_once("runs/kept.json", b"1", &keep).await.unwrap();
+        sink.put_once("runs/plain.json", b"1", &PutOptions::default())
+            .await
+            .unwrap();
+        let ro = |n: &str| {
+            fs::metadata(dir.path().join("runs").join(n))
+                .unwrap()
+                .permissions()
+                .readonly()
+        };
+        assert!(ro("kept.json"));
+        assert!(!ro("plain.json"));
+    }
+
+    /// Eight writers race on one name, from eight threads with their own runtimes: exactly one
+    /// wins, the others get `Exists`, and the object holds the winner's bytes.
+    #[test]
+    fn concurrent_put_once_has_exactly_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..5 {
+            let name = format!("requests/race/{round:06}.json");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let handles: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let sink = DirSink::new(dir.path().to_path_buf());
+                    let barrier = barrier.clone();
+                    let name = name.clone();
+                    std::thread::spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .build()
+                            .unwrap();
+                        barrier.wait();
+                        let r = rt.block_on(sink.put_once(&name, &[i; 64], &PutOptions::default()));
+                        (i, r)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let winners: Vec<u8> = results
+                .iter()
+                .filter(|(_, r)| r.is_ok())
+                .map(|(i, _)| *i)
+                .collect();
+            assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+            assert!(
+                results
+                    .iter()
+                    .all(|(_, r)| r.is_ok() || matches!(r, Err(Error::Exists { .. })))
+            );
+            let stored = std::fs::read(dir.path().join(&name)).unwrap();
+            assert_eq!(stored, vec![winners[0]; 64]);
+        }
+        // No temporary files are left behind.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(),
+            0
+        );
     }
 }

@@ -1,12 +1,28 @@
-//! Verification of an evidence bundle: [`verify`] and [`verify_dir`].
+//! Verification of an evidence bundle ([`verify`], [`verify_dir`]) and reading one request's
+//! timeline ([`show`]).
 //!
-//! For every `runs/<run>/log.jsonl`: each line parses as an entry, its hash recomputes, its
-//! `prev` is the previous line's hash (the genesis hash for line 1), `seq` runs 1, 2, 3… and
-//! `run` names the directory. Each `manifest` entry's object exists, is the manifest of that
-//! run and request, and has the SHA-256 the entry records; every
-//! `requests/<id>/<run>.manifest.json` is referenced by exactly one entry. Any other file under
-//! `runs/` or `requests/` is an error. The first problem found is reported, naming the file,
-//! the line (1-based) for logs, and what is wrong.
+//! [`verify`] checks, in this order, and reports the first problem, naming the object:
+//!
+//! 1. history: no object has more than one stored version, and none has a delete marker
+//!    (nothing was overwritten or deleted);
+//! 2. names: every object fits the layout (entries, manifests, run summaries);
+//! 3. per request, its chain: each entry's form and hash, `seq` 1, 2, 3… without gaps,
+//!    `prev` links (the request's genesis hash first), `request` equal to the directory id,
+//!    leases never decreasing;
+//! 4. per `manifest` entry at position `n`: data `{"object", "sha256"}` naming
+//!    `manifest-<n>.json`, which exists and has that SHA-256; the manifest's `request`, `run`
+//!    and `lease` are the entry's, `chain_seq` is `n - 1` and `chain_head` the hash of entry
+//!    `n - 1`; its signature, if the key ring is non-empty, is by a key of the ring and
+//!    verifies (an unsigned manifest then fails); with an empty ring, unsigned manifests are
+//!    allowed and counted, and signatures are not checked;
+//! 5. per `manifest_abandoned` entry at `n`: the object `manifest-<n>.json` exists with the
+//!    recorded SHA-256;
+//! 6. run summaries are JSON objects whose `run` is the file's id.
+//!
+//! A manifest object that no entry refers to was left by a writer that crashed or lost its
+//! position to another lease before writing its entry. It is not covered by any chain, so it is
+//! no evidence of anything; it is reported in [`VerifySummary::orphan_manifests`], together
+//! with the abandoned ones, and is not an error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -14,25 +30,25 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::log::{Entry, MANIFEST_KIND, genesis, manifest_name, sha256_hex, split_line};
-use crate::{DirSink, EvidenceSink};
+use crate::chain::load_chain;
+use crate::entry::{ABANDONED_KIND, MANIFEST_KIND, check_id, parse_failure};
+use crate::layout::{ObjectKind, classify, manifest_name, request_prefix};
+use crate::sign::decode_manifest;
+use crate::{DirSink, Entry, Error, EvidenceSink, KeyRing, sha256_hex};
 
 /// The first problem found in an evidence bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError {
-    /// Object name inside the bundle (e.g. `runs/r1/log.jsonl`).
-    pub file: String,
-    /// 1-based line in a log, when the problem is on one.
-    pub line: Option<usize>,
-    /// What is wrong (never contains a value from the bundle's entries).
+    /// Name of the bad object, relative to the bundle root (`.` for the bundle itself).
+    pub object: String,
+    /// What is wrong (never contains a value from the bundle's documents).
     pub reason: String,
 }
 
 impl VerifyError {
-    fn new(file: &str, line: Option<usize>, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(object: &str, reason: impl Into<String>) -> Self {
         VerifyError {
-            file: file.to_owned(),
-            line,
+            object: object.to_owned(),
             reason: reason.into(),
         }
     }
@@ -40,253 +56,304 @@ impl VerifyError {
 
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.reason),
-            None => write!(f, "{}: {}", self.file, self.reason),
-        }
+        write!(f, "{}: {}", self.object, self.reason)
     }
 }
 
 impl std::error::Error for VerifyError {}
 
+/// What verification found for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSummary {
+    /// Request id.
+    pub request: String,
+    /// Entries in its chain.
+    pub entries: u64,
+    /// Manifests sealing its chain (`manifest` entries).
+    pub manifests: usize,
+    /// How many of those are signed.
+    pub signed: usize,
+    /// Kind of its last entry (`None` for a directory without entries).
+    pub last_kind: Option<String>,
+}
+
+impl fmt::Display for RequestSummary {
+    /// One line: `req-1  5 entries  1 manifest (1 signed)  last: manifest`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{}  {} entr{}  {} manifest{} ({} signed)  last: {}",
+            self.request,
+            self.entries,
+            if self.entries == 1 { "y" } else { "ies" },
+            self.manifests,
+            plural(self.manifests),
+            self.signed,
+            self.last_kind.as_deref().unwrap_or("-"),
+        )
+    }
+}
+
 /// What a successful verification covered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifySummary {
-    /// Run logs verified.
+    /// Per request, sorted by id.
+    pub requests: Vec<RequestSummary>,
+    /// Run summaries checked.
     pub runs: usize,
-    /// Log entries verified, over all runs.
-    pub entries: usize,
-    /// Manifests verified.
+    /// Entries verified, over all requests.
+    pub entries: u64,
+    /// Manifests verified (those sealing a chain).
     pub manifests: usize,
-    /// Manifests per request id.
-    pub requests: BTreeMap<String, usize>,
+    /// Of those, signed.
+    pub signed: usize,
+    /// Of those, unsigned (always 0 when the key ring is non-empty).
+    pub unsigned: usize,
+    /// Whether signatures were checked against a key ring (it was non-empty).
+    pub signatures_checked: bool,
+    /// Manifest objects that seal no chain: recorded by a `manifest_abandoned` entry, or
+    /// referred to by no entry at all (see the module documentation). Sorted.
+    pub orphan_manifests: Vec<String>,
 }
 
-/// Describes a JSON parse failure without quoting the input.
-fn parse_failure(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Io | Category::Syntax | Category::Eof => "is not valid JSON",
-        Category::Data => "is not an entry (missing, unknown, duplicate or mistyped field)",
-    };
-    format!("{what} (column {})", e.column())
-}
-
-/// Checks one run's log bytes (chain, hashes, sequence, run) and returns its entries.
-pub(crate) fn check_log(file: &str, run: &str, bytes: &[u8]) -> Result<Vec<Entry>, VerifyError> {
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut rest = bytes;
-    let mut n = 0usize;
-    while !rest.is_empty() {
-        n += 1;
-        let err = |reason: String| VerifyError::new(file, Some(n), reason);
-        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-            return Err(err("incomplete line (no trailing newline)".into()));
-        };
-        let line = &rest[..end];
-        rest = &rest[end + 1..];
-        if line.is_empty() {
-            return Err(err("empty line".into()));
-        }
-        let Some((unsigned, stored_hash)) = split_line(line) else {
-            return Err(err("does not end with the \"hash\" field".into()));
-        };
-        if sha256_hex(&unsigned) != stored_hash {
-            return Err(err("hash mismatch".into()));
-        }
-        let entry: Entry = serde_json::from_slice(line).map_err(|e| err(parse_failure(&e)))?;
-        if entry.run != run {
-            return Err(err(format!("run does not match the directory {run}")));
-        }
-        match entries.last() {
-            None if entry.prev != genesis(run) => {
-                return Err(err(
-                    "prev is not the genesis hash of the run (missing first line?)".into(),
-                ));
-            }
-            Some(last) if entry.prev != last.hash => {
-                return Err(err(format!(
-                    "prev does not match line {} (dropped or reordered line)",
-                    n - 1
-                )));
-            }
-            _ => {}
-        }
-        if entry.seq != n as u64 {
-            return Err(err(format!("seq is {}, expected {n}", entry.seq)));
-        }
-        if chrono::DateTime::parse_from_rfc3339(&entry.at).is_err() {
-            return Err(err("at is not an RFC 3339 timestamp".into()));
-        }
-        if entry.kind.is_empty() {
-            return Err(err("kind is empty".into()));
-        }
-        entries.push(entry);
-    }
-    Ok(entries)
-}
-
-/// What a bundle file name is.
-enum Kind<'a> {
-    Log { run: &'a str },
-    Manifest,
-    Other,
-}
-
-fn classify(name: &str) -> Kind<'_> {
-    let parts: Vec<&str> = name.split('/').collect();
-    match parts.as_slice() {
-        ["runs", run, "log.jsonl"] => Kind::Log { run },
-        ["requests", _, file] if file.ends_with(".manifest.json") => Kind::Manifest,
-        _ => Kind::Other,
-    }
+/// The objects of one request directory, from the listing.
+#[derive(Default)]
+struct RequestObjects {
+    names: Vec<String>,
+    manifests: BTreeSet<String>,
 }
 
 /// Verifies a whole bundle; see the module documentation for what is checked.
-pub async fn verify(sink: &dyn EvidenceSink) -> Result<VerifySummary, VerifyError> {
-    let names = sink
-        .list()
-        .await
-        .map_err(|e| VerifyError::new(".", None, format!("cannot list: {e}")))?;
-    let mut logs = Vec::new();
-    let mut manifests = BTreeSet::new();
+pub async fn verify(sink: &dyn EvidenceSink, keys: &KeyRing) -> Result<VerifySummary, VerifyError> {
+    let cannot = |what: &str, e: Error| VerifyError::new(".", format!("cannot {what}: {e}"));
+    check_history(
+        &sink
+            .versions("")
+            .await
+            .map_err(|e| cannot("list versions", e))?,
+    )?;
+
+    let names = sink.list("").await.map_err(|e| cannot("list", e))?;
+    let mut requests: BTreeMap<String, RequestObjects> = BTreeMap::new();
+    let mut runs = Vec::new();
     for name in &names {
         match classify(name) {
-            Kind::Log { run } => logs.push((name.as_str(), run)),
-            Kind::Manifest => {
-                manifests.insert(name.as_str());
+            Some(ObjectKind::Entry { request, .. }) => {
+                requests
+                    .entry(request.to_owned())
+                    .or_default()
+                    .names
+                    .push(name.clone());
             }
-            Kind::Other if name.starts_with("runs/") || name.starts_with("requests/") => {
+            Some(ObjectKind::Manifest { request, .. }) => {
+                let objects = requests.entry(request.to_owned()).or_default();
+                objects.names.push(name.clone());
+                objects.manifests.insert(name.clone());
+            }
+            Some(ObjectKind::Run { run }) => runs.push((name.as_str(), run)),
+            None => {
                 return Err(VerifyError::new(
                     name,
-                    None,
-                    "unexpected file in the evidence bundle",
+                    "fits no name of the evidence layout (unexpected object)",
                 ));
             }
-            Kind::Other => {}
         }
     }
 
-    let mut summary = VerifySummary::default();
-    let mut referenced = BTreeSet::new();
-    for (file, run) in logs {
-        let bytes = sink
-            .get(file)
+    let mut summary = VerifySummary {
+        signatures_checked: !keys.is_empty(),
+        ..VerifySummary::default()
+    };
+    for (request, objects) in &requests {
+        let entries = load_chain(sink, request, &objects.names)
             .await
-            .map_err(|e| VerifyError::new(file, None, format!("cannot read: {e}")))?;
-        if bytes.is_empty() {
-            return Err(VerifyError::new(file, None, "log is empty"));
-        }
-        let entries = check_log(file, run, &bytes)?;
-        for (i, entry) in entries.iter().enumerate() {
-            if entry.kind != MANIFEST_KIND {
+            .map_err(|e| match e {
+                Error::Verify(v) => v,
+                e => VerifyError::new(&request_prefix(request), format!("cannot read: {e}")),
+            })?;
+        let mut line = RequestSummary {
+            request: request.clone(),
+            entries: entries.len() as u64,
+            manifests: 0,
+            signed: 0,
+            last_kind: entries.last().map(|e| e.kind.clone()),
+        };
+        let mut sealed = BTreeSet::new();
+        for entry in &entries {
+            let abandoned = match entry.kind.as_str() {
+                MANIFEST_KIND => false,
+                ABANDONED_KIND => true,
+                _ => continue,
+            };
+            let (object, bytes) = sealed_object(sink, request, entry, &objects.manifests).await?;
+            sealed.insert(object.clone());
+            if abandoned {
+                summary.orphan_manifests.push(object);
                 continue;
             }
-            let line = i + 1;
-            let (object, request) = check_manifest_entry(file, line, run, entry)?;
-            if !referenced.insert(object.clone()) {
-                return Err(VerifyError::new(
-                    file,
-                    Some(line),
-                    format!("manifest {object} is referenced twice"),
-                ));
+            let signed = check_manifest(&object, &bytes, entry, keys)?;
+            line.manifests += 1;
+            if signed {
+                line.signed += 1;
+                summary.signed += 1;
+            } else {
+                summary.unsigned += 1;
             }
-            check_manifest(sink, file, line, run, entry, &object).await?;
-            summary.manifests += 1;
-            *summary.requests.entry(request).or_default() += 1;
+        }
+        summary
+            .orphan_manifests
+            .extend(objects.manifests.difference(&sealed).cloned());
+        summary.entries += line.entries;
+        summary.manifests += line.manifests;
+        summary.requests.push(line);
+    }
+    summary.orphan_manifests.sort();
+
+    for (name, run) in runs {
+        let bytes = sink
+            .get(name)
+            .await
+            .map_err(|e| VerifyError::new(name, format!("cannot read: {e}")))?;
+        let doc: serde_json::Map<String, Value> = serde_json::from_slice(&bytes)
+            .map_err(|e| VerifyError::new(name, parse_failure(&e, "a JSON object")))?;
+        if doc.get("run").and_then(Value::as_str) != Some(run) {
+            return Err(VerifyError::new(name, "run does not match the file name"));
         }
         summary.runs += 1;
-        summary.entries += entries.len();
-    }
-    if let Some(orphan) = manifests.iter().find(|m| !referenced.contains(**m)) {
-        return Err(VerifyError::new(
-            orphan,
-            None,
-            "not referenced by any log entry",
-        ));
     }
     Ok(summary)
 }
 
-/// Checks the data of a `manifest` entry; returns the object name and request id.
-fn check_manifest_entry(
-    file: &str,
-    line: usize,
-    run: &str,
-    entry: &Entry,
-) -> Result<(String, String), VerifyError> {
-    let bad = || {
-        VerifyError::new(
-            file,
-            Some(line),
-            "manifest entry must have a request and data {object, sha256} naming \
-             requests/<request>/<run>.manifest.json",
-        )
-    };
-    let request = entry.request.as_deref().ok_or_else(bad)?;
-    let object = entry.data.get("object").and_then(Value::as_str);
-    let sha = entry.data.get("sha256").and_then(Value::as_str);
-    let (Some(object), Some(_), Some(2)) = (object, sha, entry.data.as_object().map(|o| o.len()))
-    else {
-        return Err(bad());
-    };
-    if object != manifest_name(request, run) {
-        return Err(bad());
+/// Fails on the first object (by name) with several versions or a delete marker.
+fn check_history(versions: &[crate::ObjectVersion]) -> Result<(), VerifyError> {
+    let mut per_name: BTreeMap<&str, (usize, bool)> = BTreeMap::new();
+    for v in versions {
+        let slot = per_name.entry(v.name.as_str()).or_default();
+        slot.0 += 1;
+        slot.1 |= v.delete_marker;
     }
-    Ok((object.to_owned(), request.to_owned()))
-}
-
-/// Checks a referenced manifest object against its entry.
-async fn check_manifest(
-    sink: &dyn EvidenceSink,
-    file: &str,
-    line: usize,
-    run: &str,
-    entry: &Entry,
-    object: &str,
-) -> Result<(), VerifyError> {
-    let bytes = match sink.get(object).await {
-        Ok(b) => b,
-        Err(crate::Error::NotFound { .. }) => {
+    for (name, (count, deleted)) in per_name {
+        if deleted {
             return Err(VerifyError::new(
-                file,
-                Some(line),
-                format!("manifest {object} is missing"),
+                name,
+                "has a delete marker: the object was deleted",
             ));
         }
-        Err(e) => return Err(VerifyError::new(object, None, format!("cannot read: {e}"))),
-    };
-    if entry.data.get("sha256").and_then(Value::as_str) != Some(sha256_hex(&bytes).as_str()) {
-        return Err(VerifyError::new(
-            object,
-            None,
-            format!("sha256 does not match the log ({file} line {line})"),
-        ));
-    }
-    let doc: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| VerifyError::new(object, None, parse_failure(&e)))?;
-    if doc.get("run").and_then(Value::as_str) != Some(run) {
-        return Err(VerifyError::new(object, None, "run does not match the log"));
-    }
-    if doc.get("log_head").and_then(Value::as_str) != Some(entry.prev.as_str()) {
-        return Err(VerifyError::new(
-            object,
-            None,
-            format!("log_head does not match {file} before line {line}"),
-        ));
+        if count > 1 {
+            return Err(VerifyError::new(
+                name,
+                format!("has {count} versions: the object was overwritten"),
+            ));
+        }
     }
     Ok(())
 }
 
+/// The object named by a `manifest` or `manifest_abandoned` entry, checked against the entry's
+/// name and SHA-256; returns its name and bytes.
+async fn sealed_object(
+    sink: &dyn EvidenceSink,
+    request: &str,
+    entry: &Entry,
+    listed: &BTreeSet<String>,
+) -> Result<(String, Vec<u8>), VerifyError> {
+    let entry_object = crate::layout::entry_name(request, entry.seq);
+    let expected = manifest_name(request, entry.seq);
+    let data = entry.data.as_object();
+    let object = data.and_then(|d| d.get("object")).and_then(Value::as_str);
+    let sha = data.and_then(|d| d.get("sha256")).and_then(Value::as_str);
+    if data.map(|d| d.len()) != Some(2) || object != Some(expected.as_str()) || sha.is_none() {
+        return Err(VerifyError::new(
+            &entry_object,
+            format!(
+                "a {} entry must have data {{\"object\", \"sha256\"}} naming {expected}",
+                entry.kind
+            ),
+        ));
+    }
+    if !listed.contains(&expected) {
+        return Err(VerifyError::new(
+            &expected,
+            format!("is missing (referred to by {entry_object})"),
+        ));
+    }
+    let bytes = sink
+        .get(&expected)
+        .await
+        .map_err(|e| VerifyError::new(&expected, format!("cannot read: {e}")))?;
+    if sha != Some(sha256_hex(&bytes).as_str()) {
+        return Err(VerifyError::new(
+            &expected,
+            format!("sha256 does not match the one recorded in {entry_object}"),
+        ));
+    }
+    Ok((expected, bytes))
+}
+
+/// Checks a manifest against the entry sealing it, and its signature; returns whether it is
+/// signed.
+fn check_manifest(
+    object: &str,
+    bytes: &[u8],
+    entry: &Entry,
+    keys: &KeyRing,
+) -> Result<bool, VerifyError> {
+    let err = |reason: String| VerifyError::new(object, reason);
+    let decoded = decode_manifest(bytes).map_err(err)?;
+    let doc = &decoded.doc;
+    let str_field = |k: &str| doc.get(k).and_then(Value::as_str);
+    let u64_field = |k: &str| doc.get(k).and_then(Value::as_u64);
+    if str_field("request") != Some(entry.request.as_str()) {
+        return Err(err("request does not match its chain".into()));
+    }
+    if str_field("run") != Some(entry.run.as_str()) {
+        return Err(err("run does not match its manifest entry".into()));
+    }
+    if u64_field("lease") != Some(entry.lease) {
+        return Err(err("lease does not match its manifest entry".into()));
+    }
+    if u64_field("chain_seq") != Some(entry.seq - 1) {
+        return Err(err(format!(
+            "chain_seq is not {}, the entry before its manifest entry",
+            entry.seq - 1
+        )));
+    }
+    if str_field("chain_head") != Some(entry.prev.as_str()) {
+        return Err(err(format!(
+            "chain_head is not the hash of entry {}",
+            entry.seq - 1
+        )));
+    }
+    match (&decoded.signature, keys.is_empty()) {
+        (Some(sig), false) => keys
+            .check(&sig.key_id, &decoded.payload, &sig.sig)
+            .map(|()| true)
+            .map_err(err),
+        (Some(_), true) => Ok(true),
+        (None, false) => Err(err("is not signed, and a key ring was given".into())),
+        (None, true) => Ok(false),
+    }
+}
+
+/// The checked chain of `request_id` (hashes, sequence, links), for a timeline printout.
+pub async fn show(sink: &dyn EvidenceSink, request_id: &str) -> Result<Vec<Entry>, Error> {
+    check_id("request", request_id)?;
+    let names = sink.list(&request_prefix(request_id)).await?;
+    load_chain(sink, request_id, &names).await
+}
+
 /// [`verify`] of the bundle in directory `path` (see [`DirSink`]).
-pub async fn verify_dir(path: impl AsRef<Path>) -> Result<VerifySummary, VerifyError> {
+pub async fn verify_dir(
+    path: impl AsRef<Path>,
+    keys: &KeyRing,
+) -> Result<VerifySummary, VerifyError> {
     let path = path.as_ref();
     if !path.is_dir() {
         return Err(VerifyError::new(
             &path.display().to_string(),
-            None,
             "not a directory",
         ));
     }
-    verify(&DirSink::new(path.to_path_buf())).await
+    verify(&DirSink::new(path.to_path_buf()), keys).await
 }

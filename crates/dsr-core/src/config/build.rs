@@ -292,6 +292,27 @@ fn store(
     if sf.tables.is_empty() {
         issues.add(file, "tables", "a store needs at least one mapped table");
     }
+    let fence_table = sf.fence_table.unwrap_or_else(|| "dsr_fence".to_string());
+    let fence_ok = fence_table.split('.').count() <= 2
+        && fence_table.split('.').all(|p| {
+            !p.is_empty()
+                && p.len() <= 64
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    if !fence_ok {
+        issues.add(
+            file,
+            "fence_table",
+            "must be `table` or `schema.table` of A-Z a-z 0-9 _",
+        );
+    }
+    if sf.tables.contains_key(&fence_table) {
+        issues.add(
+            file,
+            "fence_table",
+            "names a mapped table; dsr needs a table of its own",
+        );
+    }
     let mut tables = Vec::new();
     for (tname, tf) in sf.tables {
         let tkey = format!("tables.{tname}");
@@ -495,6 +516,7 @@ fn store(
         kind: kind.unwrap_or(StoreKind::Sqlite),
         url: url.unwrap_or_default(),
         client: sf.client,
+        fence_table,
         tables,
     }
 }

@@ -73,6 +73,10 @@ pub struct StoreFile {
     /// What the store is, for people.
     #[serde(default)]
     pub description: Option<String>,
+    /// Table dsr keeps in the store to fence erasures and count them per request (created on
+    /// the first erasure; `schema.table` allowed). Default `dsr_fence`.
+    #[serde(default)]
+    pub fence_table: Option<String>,
     /// Mapped tables by name (`schema.table` allowed).
     #[serde(default)]
     pub tables: BTreeMap<String, TableFile>,

@@ -206,6 +206,8 @@ pub struct StoreMap {
     pub url: String,
     /// Whole store held for this Client.
     pub client: Option<String>,
+    /// Table fencing erasures per request (SQL stores).
+    pub fence_table: String,
     /// Tables.
     pub tables: Vec<TableMap>,
 }
