@@ -71,6 +71,7 @@ async fn every_failpoint_resumes_to_the_same_end_state() {
         "in_store_tx",
         "after_commit",
         "before_outcome",
+        "after_seal",
     ] {
         let (got, status) = scenario(Some(fp)).await;
         assert_eq!(got, reference, "{fp}: different records deleted or masked");

@@ -4,7 +4,8 @@
 //! When the environment variable `DSR_FAILPOINT` names the point reached, the process exits at
 //! once with status [`EXIT_CODE`], as a `kill -9` would: no cleanup, no further writes. The
 //! points: `after_find`, `after_intent`, `in_store_tx` (inside a store transaction, before its
-//! commit), `after_commit`, `before_outcome`.
+//! commit), `after_commit`, `before_outcome`, `after_seal` (the request's chain is sealed, the
+//! control DB not yet told).
 //!
 //! Reading one environment variable is the only thing this module does; it never writes. It
 //! lives here, not in `dsr-core`, because reading the environment is IO.

@@ -33,6 +33,21 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status of a stored spelling.
+    pub fn parse(key: &str) -> Option<Status> {
+        [
+            Status::Received,
+            Status::Admitted,
+            Status::InProgress,
+            Status::Fulfilled,
+            Status::PartiallyFulfilled,
+            Status::Denied,
+            Status::HeldForReview,
+        ]
+        .into_iter()
+        .find(|s| s.key() == key)
+    }
+
     /// Stored spelling.
     pub fn key(self) -> &'static str {
         match self {

@@ -133,6 +133,7 @@ async fn leases(url: &str) {
     // Taking over a live lease (after a crash) gives a new token and fences the old holder.
     let mut steal = spec(Some(&a_ids), 10, 60_000);
     steal.take_over = true;
+    steal.respect_retry_time = false;
     let stolen = c.acquire(&steal).await.unwrap().expect("taken over");
     assert_eq!(stolen.ids, a.ids);
     assert!(matches!(

@@ -32,12 +32,16 @@ pub(super) async fn record_denials(
             .await
             .map_err(Error::from);
         w.chain = w.settle(r)?;
-        w.record("denied", json!({"reason": reason})).await?;
-        if !w.lost {
-            let manifest =
-                manifest_for(cx, &w.req, None, "denied", Some(reason), &[], None).await?;
-            seal(&mut w, manifest).await?;
+        // Sealed by an earlier lease that stopped before the control DB heard of it?
+        if sealed_status(evidence, &w).await?.is_none() {
+            w.record("denied", json!({"reason": reason})).await?;
+            if !w.lost {
+                let manifest =
+                    manifest_for(cx, &w.req, None, "denied", Some(reason), &[], None).await?;
+                seal(&mut w, manifest).await?;
+            }
         }
+        close(cx, &mut w, Status::Denied, Some(reason)).await?;
         let mut o = RequestOutcome::new(&req.id, req.kind);
         o.status = if w.lost {
             "taken_over".into()
@@ -49,6 +53,44 @@ pub(super) async fn record_denials(
         cx.progress.step(&req.id);
     }
     Ok(())
+}
+
+/// Moves a sealed request to its final status (nothing once the request is lost).
+pub(super) async fn close(
+    cx: &Ctx<'_>,
+    w: &mut Work,
+    status: Status,
+    reason: Option<&str>,
+) -> Result<()> {
+    let denial = if status == Status::Denied {
+        reason
+    } else {
+        None
+    };
+    w.transition(cx, status, denial, json!({"reason": reason}))
+        .await?;
+    if w.lost {
+        w.outcome.status = "taken_over".into();
+    }
+    Ok(())
+}
+
+/// The final status a request's chain was sealed with by an earlier lease, if the chain ends
+/// with a manifest (that lease stopped before the control DB heard of it).
+pub(super) async fn sealed_status(evidence: &Evidence, w: &Work) -> Result<Option<Status>> {
+    let Some(last) = w.chain.as_ref().and_then(|c| c.entries().last()) else {
+        return Ok(None);
+    };
+    if last.kind != dsr_evidence::MANIFEST_KIND {
+        return Ok(None);
+    }
+    let Some(object) = last.data["object"].as_str() else {
+        return Ok(None);
+    };
+    let bytes = evidence.sink().get(object).await?;
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Control(format!("manifest {object} unreadable: {e}")))?;
+    Ok(manifest["status"].as_str().and_then(Status::parse))
 }
 
 /// Seals the request's chain with its manifest (nothing once the request is lost).
@@ -78,6 +120,12 @@ pub(super) async fn finish_request(
     let id = w.req.id.clone();
     let mut artifacts = Vec::new();
     let resolved = w.resolved.clone();
+    // An earlier lease (crashed, or taken over) may have erased everything already: finding
+    // nothing now is then the end of that work, not "no match".
+    let erased_before = w
+        .chain
+        .as_ref()
+        .is_some_and(|c| c.entries().iter().any(|e| e.kind == "erase_intent"));
     let (status, reason): (Status, Option<String>) = match (w.req.kind, &resolved) {
         (RequestKind::OptOut, _) => {
             let hashes = admission::identity_hashes(hasher, &w.req);
@@ -93,7 +141,12 @@ pub(super) async fn finish_request(
                 .await?;
             (Status::HeldForReview, r.held.clone())
         }
-        (_, Some(r)) if r.own.is_empty() && r.shared.is_empty() && r.clients.is_empty() => {
+        (_, Some(r))
+            if r.own.is_empty()
+                && r.shared.is_empty()
+                && r.clients.is_empty()
+                && !erased_before =>
+        {
             (Status::Denied, Some("no_match".to_string()))
         }
         (kind, Some(r)) => {
@@ -151,16 +204,6 @@ pub(super) async fn finish_request(
             }
         }
     };
-    let denial = if status == Status::Denied {
-        reason.as_deref()
-    } else {
-        None
-    };
-    w.transition(cx, status, denial, json!({"reason": reason}))
-        .await?;
-    if w.lost {
-        return Ok(());
-    }
     w.outcome.status = status.key().to_string();
     w.outcome.reason = reason.clone();
     if let Some(p) = &w.plan {
@@ -178,6 +221,8 @@ pub(super) async fn finish_request(
             }
         }
     }
+    // Evidence first: the chain is sealed, then the control DB hears of the end. A crash in
+    // between leaves the request open; the next lease finds the seal and only closes it.
     let req = w.req.clone();
     let manifest = manifest_for(
         cx,
@@ -190,6 +235,11 @@ pub(super) async fn finish_request(
     )
     .await?;
     seal(w, manifest).await?;
+    dsr_connector_sql::failpoint::hit("after_seal");
+    close(cx, w, status, reason.as_deref()).await?;
+    if w.lost {
+        return Ok(());
+    }
     tracing::info!(request = %id, status = status.key(), found = w.outcome.found, deleted = w.outcome.deleted, masked = w.outcome.masked, retained = w.outcome.retained, "request finished");
     Ok(())
 }

@@ -190,6 +190,10 @@ pub(super) struct Work {
     ledgers: BTreeMap<String, Ledger>,
     /// Another lease took the request over: nothing more is written for it in this run.
     lost: bool,
+    /// An earlier lease sealed the chain with this status but stopped before recording it.
+    sealed: Option<Status>,
+    /// The control DB's status when the lease was taken.
+    status_at_lease: String,
 }
 
 impl Work {
@@ -206,6 +210,8 @@ impl Work {
             chain: None,
             ledgers: BTreeMap::new(),
             lost: false,
+            sealed: None,
+            status_at_lease: String::new(),
         }
     }
 
@@ -548,16 +554,14 @@ async fn admit_leased(
         };
         let decided = admission::decide(cx.control, &s.request).await?;
         let mut w = Work::new(s.request, false);
-        if s.status == Status::Received.key() {
-            let (status, reason, detail) = match &decided {
-                Admission::Admitted { categories_only } => (
-                    Status::Admitted,
-                    None,
-                    json!({"categories_only": categories_only}),
-                ),
-                Admission::Denied(r) => (Status::Denied, Some(*r), json!({"reason": r})),
-            };
-            w.transition(cx, status, reason, detail).await?;
+        w.status_at_lease = s.status.clone();
+        // A denial is recorded in evidence first (see `finish::record_denials`); an admission
+        // is not final and goes to the control DB now.
+        if s.status == Status::Received.key()
+            && let Admission::Admitted { categories_only } = &decided
+        {
+            let detail = json!({"categories_only": categories_only});
+            w.transition(cx, Status::Admitted, None, detail).await?;
             if w.lost {
                 continue;
             }
@@ -642,6 +646,15 @@ async fn run_leased(cx: &Ctx<'_>, ids: &[String], now: DateTime<Utc>) -> Result<
     finish::record_denials(&cx, &evidence, &denied, &mut summary).await?;
     open_chains(&evidence, &mut work).await?;
     for w in &mut work {
+        // A seal whose status the control DB already has is an earlier, recorded end (a
+        // partially fulfilled request being retried); one it lacks is an unrecorded end.
+        if let Some(status) = finish::sealed_status(&evidence, w).await?
+            && status.key() != w.status_at_lease
+        {
+            w.sealed = Some(status);
+            w.plan = None;
+            continue;
+        }
         w.transition(&cx, Status::InProgress, None, json!({"run": cx.run_id}))
             .await?;
         let ids: Vec<String> = admission::identity_hashes(cx.hasher, &w.req);
@@ -676,7 +689,10 @@ async fn run_leased(cx: &Ctx<'_>, ids: &[String], now: DateTime<Utc>) -> Result<
 
     // Answers and manifests.
     for w in &mut work {
-        if !w.lost {
+        if let Some(status) = w.sealed {
+            w.outcome.status = status.key().to_string();
+            finish::close(&cx, w, status, None).await?;
+        } else if !w.lost {
             finish::finish_request(&cx, &resolution, w, &sensitive, now).await?;
         }
         summary.requests.push(w.outcome.clone());
