@@ -62,7 +62,8 @@ start() {
     rm -f "$PID_FILE" "$PORT_FILE"
   fi
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOG_FILE" 2>&1 </dev/null &
+  # fd 9 (the lock) is closed for the server, or it would hold the lock for its lifetime.
+  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOG_FILE" 2>&1 </dev/null 9>&- &
   pid=$!
   for _ in $(seq 1 60); do
     if answers "$port"; then

@@ -413,6 +413,22 @@ async fn evidence_verify_names_the_first_bad_place() {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         assert!(text(&o).contains(&name), "error names {name}: {}", text(&o));
     }
+    // Manifests are signed with the configured key: another key's ring refuses them.
+    let other = "demo-2026=01f4f5e4fa0031502eff157370099cd0a113e1ab916d8f1187a8ea3dccbdf4cb";
+    let o = env.dsr(&[
+        "audit",
+        "verify",
+        ev.to_str().unwrap(),
+        "--public-key",
+        other,
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("manifest-0000"),
+        "{}",
+        text(&o)
+    );
+    let o = verify(&ev);
+    assert!(text(&o).contains("signatures checked"), "{}", text(&o));
     let chain = ev.join("requests").join("del-ben");
     assert!(chain.join("000004.json").exists());
     // Drop an entry from the middle of a chain: the gap is named.

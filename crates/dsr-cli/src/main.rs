@@ -203,6 +203,10 @@ enum AuditCommand {
     Verify {
         /// Evidence directory.
         path: PathBuf,
+        /// A public key manifests may be signed with, as `KEY_ID=HEX` (repeatable). Default:
+        /// the `[signing.public_keys]` of the configuration, when it can be read.
+        #[arg(long = "public-key")]
+        public_keys: Vec<String>,
     },
     /// Print the evidence timeline of one request.
     Show {
@@ -330,19 +334,24 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Check { offline } => check(&cli.config, offline).await,
         Command::Status { id } => status(&cli.config, id).await,
         Command::Audit {
-            command: AuditCommand::Verify { path },
-        } => match dsr_evidence::verify_dir(&path, &dsr_evidence::KeyRing::new()).await {
+            command: AuditCommand::Verify { path, public_keys },
+        } => match dsr_evidence::verify_dir(&path, &key_ring(&cli.config, &public_keys)?).await {
             Ok(s) => {
                 for r in &s.requests {
                     println!("ok  {r}");
                 }
                 println!(
-                    "verified {} request(s), {} run(s), {} entries, {} manifests ({} signed)",
+                    "verified {} request(s), {} run(s), {} entries, {} manifests ({} signed{})",
                     s.requests.len(),
                     s.runs,
                     s.entries,
                     s.manifests,
-                    s.signed
+                    s.signed,
+                    if s.signatures_checked {
+                        ", signatures checked"
+                    } else {
+                        "; no public keys given: signatures not checked"
+                    }
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -416,6 +425,25 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             .await
         }
     }
+}
+
+/// The public keys to check manifest signatures with: the given `ID=HEX` pairs, or the
+/// configuration's, or none (then unsigned manifests pass and signatures are not checked).
+fn key_ring(config_dir: &std::path::Path, given: &[String]) -> Result<dsr_evidence::KeyRing> {
+    if given.is_empty() {
+        return match dsr_engine::load::load_config(config_dir) {
+            Ok(config) => Ok(dsr_engine::load::key_ring(&config.settings)?),
+            Err(_) => Ok(dsr_evidence::KeyRing::new()),
+        };
+    }
+    let mut pairs = Vec::new();
+    for g in given {
+        let Some((id, hex)) = g.split_once('=') else {
+            bail!("--public-key must be KEY_ID=HEX");
+        };
+        pairs.push((id.to_string(), hex.to_string()));
+    }
+    Ok(dsr_evidence::KeyRing::from_pairs(pairs)?)
 }
 
 /// A duration option in seconds: positive and finite.

@@ -851,3 +851,54 @@ fn missing_env_var_in_settings() {
         "environment variable DSR_HASH_KEY is not set",
     );
 }
+
+#[test]
+fn a_bad_signing_key_is_named_and_never_echoed() {
+    let secret = "not-a-key-but-a-secret-value";
+    let files = Files::shipped();
+    let issues = match files.load(&|k| (k == "DSR_SIGNING_KEY").then(|| secret.to_string())) {
+        Err(Error::Config(issues)) => issues,
+        other => panic!("expected issues, got {other:?}"),
+    };
+    assert_only(&issues, "dsr.toml", "signing.private_key", "64 hex digits");
+    assert!(!show(&issues).contains(secret), "{}", show(&issues));
+}
+
+#[test]
+fn a_signing_key_without_its_public_key_is_refused() {
+    let issues = Files::shipped()
+        .replace("dsr.toml", "demo-2026 = \"c027", "retired-2025 = \"c027")
+        .issues();
+    assert_only(
+        &issues,
+        "dsr.toml",
+        "signing.public_keys",
+        "lists no key `demo-2026`",
+    );
+}
+
+#[test]
+fn report_links_last_at_most_seven_days() {
+    let issues = Files::shipped()
+        .replace("dsr.toml", "report_link_days = 5", "report_link_days = 30")
+        .issues();
+    assert_only(&issues, "dsr.toml", "report_link_days", "1 to 7");
+}
+
+#[test]
+fn a_mapped_table_cannot_be_the_fence_table() {
+    let issues = Files::shipped()
+        .append("stores/support.toml", "")
+        .replace(
+            "stores/support.toml",
+            "kind = \"sqlite\"",
+            "kind = \"sqlite\"\nfence_table = \"tickets\"",
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/support.toml",
+        "fence_table",
+        "mapped table",
+    );
+}

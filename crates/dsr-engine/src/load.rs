@@ -261,3 +261,34 @@ async fn rehearse_mask(
         )
     }))
 }
+
+/// The manifest signer of the settings, when a private key is configured.
+pub fn signer(settings: &dsr_core::config::Settings) -> Result<Option<dsr_evidence::Signer>> {
+    let Some(signing) = &settings.signing else {
+        return Ok(None);
+    };
+    let Some(key) = &signing.private_key else {
+        return Ok(None);
+    };
+    let signer = dsr_evidence::Signer::from_seed_hex(&signing.key_id, &key.0)?;
+    if signing.public_keys.get(&signing.key_id) != Some(&signer.public_key_hex()) {
+        return Err(Error::ConfigRead {
+            path: "dsr.toml".into(),
+            reason: format!(
+                "signing.public_keys.{} is not the public key of signing.private_key",
+                signing.key_id
+            ),
+        });
+    }
+    Ok(Some(signer))
+}
+
+/// The public keys manifests are checked against.
+pub fn key_ring(settings: &dsr_core::config::Settings) -> Result<dsr_evidence::KeyRing> {
+    let pairs = settings
+        .signing
+        .iter()
+        .flat_map(|s| s.public_keys.iter())
+        .map(|(k, v)| (k.clone(), v.clone()));
+    Ok(dsr_evidence::KeyRing::from_pairs(pairs)?)
+}

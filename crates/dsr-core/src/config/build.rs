@@ -208,17 +208,17 @@ fn settings(
     issues: &mut Issues,
 ) -> Option<Settings> {
     let f = "dsr.toml";
-    let mut interp = |key: &str, v: &str| match interpolate(v, env) {
+    let interp = |issues: &mut Issues, key: &str, v: &str| match interpolate(v, env) {
         Ok(v) => Some(v),
         Err(e) => {
             issues.add(f, key, e);
             None
         }
     };
-    let control_db = interp("control_db", &s.control_db);
-    let evidence = interp("evidence", &s.evidence);
-    let delivery = interp("delivery", &s.delivery);
-    let hash_key = interp("hash_key", &s.hash_key);
+    let control_db = interp(issues, "control_db", &s.control_db);
+    let evidence = interp(issues, "evidence", &s.evidence);
+    let delivery = interp(issues, "delivery", &s.delivery);
+    let hash_key = interp(issues, "hash_key", &s.hash_key);
     if let Some(k) = &hash_key
         && k.len() < 16
     {
@@ -234,6 +234,92 @@ fn settings(
     if s.identities.is_empty() {
         issues.add(f, "identities", "declare at least one identity type");
     }
+    if !(1..=7).contains(&s.report_link_days) {
+        issues.add(
+            f,
+            "report_link_days",
+            "must be 1 to 7 (a presigned S3 link lasts at most 7 days)",
+        );
+    }
+    let hex64 = |v: &str| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit());
+    let key_id_ok = |k: &str| {
+        !k.is_empty()
+            && k.len() <= 64
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    };
+    let signing = match s.signing {
+        None => None,
+        Some(sf) => {
+            if !key_id_ok(&sf.key_id) {
+                issues.add(f, "signing.key_id", "must be 1-64 of A-Z a-z 0-9 . _ -");
+            }
+            let private_key = match sf
+                .private_key
+                .as_deref()
+                .map(|v| interp(issues, "signing.private_key", v))
+            {
+                None | Some(None) => None,
+                Some(Some(v)) if v.is_empty() => None,
+                Some(Some(v)) => {
+                    if !hex64(&v) {
+                        // Never echo the value: it is a secret.
+                        issues.add(
+                            f,
+                            "signing.private_key",
+                            "must be 64 hex digits (an Ed25519 seed)",
+                        );
+                    }
+                    Some(Secret(v))
+                }
+            };
+            for (k, v) in &sf.public_keys {
+                if !key_id_ok(k) {
+                    issues.add(
+                        f,
+                        format!("signing.public_keys.{k}"),
+                        "key id must be 1-64 of A-Z a-z 0-9 . _ -",
+                    );
+                }
+                if !hex64(v) {
+                    issues.add(
+                        f,
+                        format!("signing.public_keys.{k}"),
+                        "must be 64 hex digits (an Ed25519 public key)",
+                    );
+                }
+            }
+            if private_key.is_some() && !sf.public_keys.contains_key(&sf.key_id) {
+                issues.add(
+                    f,
+                    "signing.public_keys",
+                    format!(
+                        "lists no key `{}` (the signing key); verification would fail",
+                        sf.key_id
+                    ),
+                );
+            }
+            Some(Signing {
+                key_id: sf.key_id,
+                private_key,
+                public_keys: sf.public_keys,
+            })
+        }
+    };
+    let s3 = match s.s3 {
+        None => S3Settings::default(),
+        Some(x) => S3Settings {
+            endpoint: x
+                .endpoint
+                .and_then(|v| interp(issues, "s3.endpoint", &v))
+                .filter(|v| !v.is_empty()),
+            region: x
+                .region
+                .and_then(|v| interp(issues, "s3.region", &v))
+                .filter(|v| !v.is_empty()),
+            path_style: x.path_style,
+        },
+    };
     for k in s.identities.keys() {
         if !valid_name(k) {
             issues.add(
@@ -260,6 +346,9 @@ fn settings(
             .into_iter()
             .map(|(k, v)| (k, v.normalize))
             .collect(),
+        signing,
+        s3,
+        report_link_days: s.report_link_days,
     })
 }
 

@@ -26,6 +26,52 @@ pub struct SettingsFile {
     pub business: BusinessFile,
     /// Identity types requests may carry and how each is normalised.
     pub identities: BTreeMap<String, IdentityTypeFile>,
+    /// Signing of evidence manifests (Ed25519). Without it manifests are unsigned.
+    #[serde(default)]
+    pub signing: Option<SigningFile>,
+    /// Access to S3 and S3-compatible servers, for `s3://` evidence and delivery locations.
+    #[serde(default)]
+    pub s3: Option<S3File>,
+    /// Days a delivered report's link stays valid (a presigned URL on S3). Default 5.
+    #[serde(default = "default_link_days")]
+    pub report_link_days: u32,
+}
+
+fn default_link_days() -> u32 {
+    5
+}
+
+/// `[signing]` in `dsr.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningFile {
+    /// Id of the key manifests are signed with (named in each manifest); 1–64 of
+    /// `A-Z a-z 0-9 . _ -`.
+    pub key_id: String,
+    /// The Ed25519 private key as 64 hex digits (its 32-byte seed). Give it through the
+    /// environment (`"${DSR_SIGNING_KEY}"`); empty means this process does not sign.
+    #[serde(default)]
+    pub private_key: Option<String>,
+    /// Public keys (64 hex digits) by key id: what `dsr audit verify` accepts. Keep retired
+    /// keys here so old manifests still verify.
+    #[serde(default)]
+    pub public_keys: BTreeMap<String, String>,
+}
+
+/// `[s3]` in `dsr.toml`. Credentials come from the standard AWS environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …), never from this file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3File {
+    /// Endpoint URL of an S3-compatible server; default the SDK's (`AWS_ENDPOINT_URL`, AWS).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region; default the SDK's (`AWS_REGION`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Path-style addressing (`http://host/bucket/key`), which most S3-compatible servers need.
+    #[serde(default)]
+    pub path_style: bool,
 }
 
 fn default_record_keeping() -> u32 {

@@ -346,6 +346,44 @@ pub struct Settings {
     pub business: Business,
     /// Identity type → normaliser.
     pub identity_types: BTreeMap<String, Normalizer>,
+    /// Manifest signing.
+    pub signing: Option<Signing>,
+    /// S3 access.
+    pub s3: S3Settings,
+    /// Days a delivered report's link stays valid.
+    pub report_link_days: u32,
+}
+
+/// A secret string whose `Debug` shows nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Manifest signing: the key to sign with and the keys to accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signing {
+    /// Key id named in each manifest.
+    pub key_id: String,
+    /// Private key (64 hex digits), when this process signs.
+    pub private_key: Option<Secret>,
+    /// Public keys (64 hex digits) by key id.
+    pub public_keys: BTreeMap<String, String>,
+}
+
+/// S3 access settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct S3Settings {
+    /// Endpoint URL override.
+    pub endpoint: Option<String>,
+    /// Region override.
+    pub region: Option<String>,
+    /// Path-style addressing.
+    pub path_style: bool,
 }
 
 /// The whole validated configuration.

@@ -290,13 +290,16 @@ pub(super) struct Ctx<'a> {
 impl Ctx<'_> {
     /// The run's evidence writer, guarded against `forbidden` values.
     fn evidence(&self, forbidden: BTreeSet<String>) -> Result<Evidence> {
-        let sink = Arc::new(DirSink::new(PathBuf::from(&self.config.settings.evidence)));
-        Ok(Evidence::new(
-            sink,
-            Guard::new(forbidden),
-            self.run_id,
-            self.lease,
-        )?)
+        let settings = &self.config.settings;
+        let sink = Arc::new(DirSink::new(PathBuf::from(&settings.evidence)));
+        let months = i64::from(settings.record_keeping_months);
+        let mut evidence = Evidence::new(sink, Guard::new(forbidden), self.run_id, self.lease)?
+            // A month counted as 31 days: never shorter than the period.
+            .with_retention(chrono::Duration::days(31 * months));
+        if let Some(signer) = load::signer(settings)? {
+            evidence = evidence.with_signer(signer);
+        }
+        Ok(evidence)
     }
 }
 
