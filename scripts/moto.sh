@@ -31,12 +31,33 @@ except urllib.error.HTTPError:
 EOF
 }
 
-# The recorded port if the server there still answers; nothing otherwise.
+# Whether process $1 is a moto_server (a stale pid file may name a reused pid).
+is_moto() {
+  [ -n "$1" ] && grep -q moto_server "/proc/$1/cmdline" 2>/dev/null
+}
+
+# The recorded port if the recorded server is alive and answers there; nothing otherwise.
 running_port() {
-  [ -f "$PORT_FILE" ] || return 1
+  [ -f "$PORT_FILE" ] && [ -f "$PID_FILE" ] || return 1
   local port
   port=$(cat "$PORT_FILE")
-  [ -n "$port" ] && answers "$port" && echo "$port"
+  is_moto "$(cat "$PID_FILE")" && [ -n "$port" ] && answers "$port" && echo "$port"
+}
+
+# Stops the server named by the pid file, if it is still one, and waits for it to exit.
+kill_recorded() {
+  local pid
+  [ -f "$PID_FILE" ] || return 0
+  pid=$(cat "$PID_FILE")
+  if is_moto "$pid"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      is_moto "$pid" || break
+      sleep 0.1
+    done
+    echo "moto: stopped (pid $pid)" >&2
+  fi
+  rm -f "$PID_FILE"
 }
 
 install() {
@@ -57,10 +78,8 @@ start() {
   fi
   install
   # A stale server of ours that no longer answers: stop it before replacing it.
-  if [ -f "$PID_FILE" ]; then
-    kill "$(cat "$PID_FILE")" 2>/dev/null || true
-    rm -f "$PID_FILE" "$PORT_FILE"
-  fi
+  kill_recorded
+  rm -f "$PORT_FILE"
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   # fd 9 (the lock) is closed for the server, or it would hold the lock for its lifetime.
   nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOG_FILE" 2>&1 </dev/null 9>&- &
@@ -85,11 +104,8 @@ start() {
 }
 
 stop() {
-  if [ -f "$PID_FILE" ]; then
-    kill "$(cat "$PID_FILE")" 2>/dev/null || true
-    echo "moto: stopped" >&2
-  fi
-  rm -f "$PID_FILE" "$PORT_FILE"
+  kill_recorded
+  rm -f "$PORT_FILE"
 }
 
 env_lines() {

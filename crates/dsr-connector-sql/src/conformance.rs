@@ -77,6 +77,7 @@ pub fn table(name: &str, key: &[&str], columns: Vec<ColumnMap>) -> TableMap {
         collected_at: None,
         column_types: Default::default(),
         columns,
+        objects: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! `dsr-s3`: S3 locations, the S3 evidence sink, report delivery and object operations.
 //!
 //! - [`S3Url`]: `s3://bucket/prefix` locations and the keys under them.
-//! - [`client`] / [`S3Options`]: a client from the SDK's standard environment
+//! - [`client()`] / [`S3Options`]: a client from the SDK's standard environment
 //!   (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …),
 //!   overridden by options, with path-style addressing for moto or MinIO; one TLS stack
 //!   (rustls with `ring`).

@@ -89,6 +89,11 @@ fn check_prefix(prefix: &str) -> Result<(), dsr_evidence::Error> {
     }
 }
 
+/// A version id; `null` (the id of objects written while versioning was off) is no id.
+fn version_id(id: Option<&str>) -> Option<String> {
+    id.filter(|id| *id != "null").map(str::to_owned)
+}
+
 /// A retention date for S3: whole seconds, rounded up so retention is never shortened.
 pub(crate) fn retain_until(t: DateTime<Utc>) -> AwsDateTime {
     let secs = t.timestamp();
@@ -210,7 +215,7 @@ impl EvidenceSink for S3Sink {
                     found.push((
                         ObjectVersion {
                             name,
-                            version_id: v.version_id().map(str::to_owned),
+                            version_id: version_id(v.version_id()),
                             is_latest: v.is_latest().unwrap_or(false),
                             delete_marker: false,
                         },
@@ -223,7 +228,7 @@ impl EvidenceSink for S3Sink {
                     found.push((
                         ObjectVersion {
                             name,
-                            version_id: m.version_id().map(str::to_owned),
+                            version_id: version_id(m.version_id()),
                             is_latest: m.is_latest().unwrap_or(false),
                             delete_marker: true,
                         },

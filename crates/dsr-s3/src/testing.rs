@@ -7,7 +7,7 @@
 //! says, so a test never reaches a real account.
 
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -23,10 +23,14 @@ pub const ENDPOINT_VAR: &str = "DSR_TEST_S3_ENDPOINT";
 
 /// `target/moto.port` at the repository root.
 pub fn port_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/moto.port")
-        .components()
-        .collect()
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // crates/dsr-s3 → the repository root.
+    crate_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(crate_dir)
+        .join("target")
+        .join("moto.port")
 }
 
 fn missing(what: String) -> Error {

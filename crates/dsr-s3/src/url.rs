@@ -273,7 +273,7 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
-        assert!(u.checked_key(&"k".repeat(1021)).is_err());
-        assert!(u.checked_key(&"k".repeat(1020)).is_ok());
+        assert!(u.checked_key(&"k".repeat(1022)).is_err());
+        assert!(u.checked_key(&"k".repeat(1021)).is_ok());
     }
 }

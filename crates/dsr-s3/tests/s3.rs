@@ -101,11 +101,16 @@ async fn put_once_is_write_once_and_round_trips() {
     );
     assert!(sink.list("nowhere/").await.unwrap().is_empty());
 
-    // An unversioned bucket: one `null` version per object.
-    let versions = sink.versions("runs/").await.unwrap();
-    assert_eq!(versions.len(), 1, "{versions:?}");
-    assert_eq!(versions[0].name, "runs/r1.json");
-    assert!(versions[0].is_latest && !versions[0].delete_marker);
+    // An unversioned bucket: one current version per object, without a version id.
+    assert_eq!(
+        sink.versions("runs/").await.unwrap(),
+        vec![ObjectVersion {
+            name: "runs/r1.json".into(),
+            version_id: None,
+            is_latest: true,
+            delete_marker: false,
+        }]
+    );
 
     // Bad names never reach the server.
     for bad in [
@@ -188,6 +193,20 @@ async fn object_lock_keeps_every_version_and_shows_overwrites_and_deletes() {
     );
     assert!(head.object_lock_retain_until_date().is_some());
     let v1 = head.version_id().unwrap().to_owned();
+    // The write carried a SHA-256 checksum, which the server kept.
+    let with_checksum = b
+        .client()
+        .head_object()
+        .bucket(b.name())
+        .key(key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        with_checksum.checksum_sha256().is_some(),
+        "{with_checksum:?}"
+    );
 
     // Deleting the retained version is refused by the server, even bypassing governance.
     let refused = b
@@ -276,6 +295,17 @@ async fn object_lock_keeps_every_version_and_shows_overwrites_and_deletes() {
         old.body.collect().await.unwrap().into_bytes().as_ref(),
         b"{\"run\":1}\n"
     );
+
+    // Erasing the key removes what may be removed and reports the retained version.
+    let url = b.url("audit").unwrap();
+    let e = delete_all_versions(b.client(), &url, "runs/r1.json")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("AccessDenied"), "{e}");
+    assert!(e.to_string().contains("1 of 3 versions not deleted"), "{e}");
+    let versions = sink.versions("").await.unwrap();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert_eq!(versions[0].version_id.as_deref(), Some(v1.as_str()));
 }
 
 /// A minimal HTTP/1.1 GET of a plain `http://` URL: status and body.

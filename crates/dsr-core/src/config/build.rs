@@ -586,15 +586,20 @@ fn store(
         {
             issues.add(file, format!("{tkey}.key"), "key needs at least one column");
         }
+        let objects = objects_template(file, &tkey, kind, &tf, &columns, issues);
         tables.push(TableMap {
             label: tf.label.clone().unwrap_or_else(|| tname.replace('_', " ")),
             id,
             erase: erase.unwrap_or(EraseAction::Retain(String::new())),
-            key: tf.key.clone().unwrap_or_default(),
+            key: tf
+                .key
+                .clone()
+                .unwrap_or_else(|| objects.as_ref().map(|_| vec!["key".to_string()]).unwrap_or_default()),
             client_column: tf.client_column.clone(),
             collected_at,
             column_types: BTreeMap::new(),
             columns,
+            objects,
         });
     }
     // A wrong kind or url is reported above and the configuration is refused; the store stays
@@ -608,6 +613,57 @@ fn store(
         fence_table,
         tables,
     }
+}
+
+/// The `objects` template of a table: required in an objects store (naming a mapped identity
+/// column, with a mapped `key` column; deletion or retention only), refused elsewhere.
+fn objects_template(
+    file: &str,
+    tkey: &str,
+    kind: Option<StoreKind>,
+    tf: &TableFile,
+    columns: &[ColumnMap],
+    issues: &mut Issues,
+) -> Option<ObjectsTemplate> {
+    let key = format!("{tkey}.objects");
+    if kind != Some(StoreKind::Objects) {
+        if tf.objects.is_some() {
+            issues.add(file, key, "only tables of an objects store have `objects`");
+        }
+        return None;
+    }
+    let Some(text) = &tf.objects else {
+        issues.add(file, key, "an objects store's table needs `objects`, the key prefix of a subject's objects (e.g. \"recordings/{customer_id}/\")");
+        return None;
+    };
+    let Some(t) = ObjectsTemplate::parse(text) else {
+        issues.add(file, key, "must hold exactly one `{column}` placeholder");
+        return None;
+    };
+    match columns.iter().find(|c| c.name == t.column) {
+        Some(c) if c.identity.is_some() => {}
+        _ => issues.add(
+            file,
+            key,
+            format!("`{{{}}}` must name a mapped identity column", t.column),
+        ),
+    }
+    if !columns.iter().any(|c| c.name == "key") {
+        issues.add(file, format!("{tkey}.columns"), "an objects table maps the column `key` (the object key)");
+    }
+    for c in columns {
+        if !matches!(c.name.as_str(), "key" | "size" | "content_type") && c.name != t.column {
+            issues.add(
+                file,
+                format!("{tkey}.columns.{}", c.name),
+                format!("an objects table has only the columns key, size, content_type and {}", t.column),
+            );
+        }
+    }
+    if tf.erase == "mask" {
+        issues.add(file, format!("{tkey}.erase"), "objects are deleted or retained, not masked");
+    }
+    Some(t)
 }
 
 /// Resolves `table.column` / `store.table.column` targets of every relation.

@@ -149,6 +149,11 @@ pub struct TableFile {
     /// Human name of the table in reports.
     #[serde(default)]
     pub label: Option<String>,
+    /// Objects stores only: where a subject's objects are, as a key prefix with one
+    /// `{column}` placeholder naming a mapped identity column, e.g. `recordings/{customer_id}/`.
+    /// Such a "table" has the columns `key`, `size` and `content_type` plus that column.
+    #[serde(default)]
+    pub objects: Option<String>,
     /// Mapped columns.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnFile>,

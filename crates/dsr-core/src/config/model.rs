@@ -156,6 +156,45 @@ pub struct TableMap {
     pub columns: Vec<ColumnMap>,
     /// Declared type of every live column (filled from the live schema before a run).
     pub column_types: BTreeMap<String, String>,
+    /// Objects stores: the key prefix template (`recordings/{customer_id}/`).
+    pub objects: Option<ObjectsTemplate>,
+}
+
+/// Where a subject's objects are: `prefix` + the identity value + `suffix` (a key prefix).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectsTemplate {
+    /// Text before the placeholder.
+    pub prefix: String,
+    /// The mapped identity column whose value fills the placeholder.
+    pub column: String,
+    /// Text after it.
+    pub suffix: String,
+}
+
+impl ObjectsTemplate {
+    /// Parses `before{column}after` with exactly one placeholder.
+    pub fn parse(t: &str) -> Option<ObjectsTemplate> {
+        let (prefix, rest) = t.split_once('{')?;
+        let (column, suffix) = rest.split_once('}')?;
+        if column.is_empty() || suffix.contains(['{', '}']) || prefix.contains('}') {
+            return None;
+        }
+        Some(ObjectsTemplate {
+            prefix: prefix.into(),
+            column: column.into(),
+            suffix: suffix.into(),
+        })
+    }
+
+    /// The key prefix of one identity value, or `None` for a value that could reach outside
+    /// it (empty, `/`, `\\`, `..`, control characters).
+    pub fn key_prefix(&self, value: &str) -> Option<String> {
+        let unsafe_value = value.is_empty()
+            || value.contains(['/', '\\'])
+            || value.contains("..")
+            || value.chars().any(char::is_control);
+        (!unsafe_value).then(|| format!("{}{value}{}", self.prefix, self.suffix))
+    }
 }
 
 impl TableMap {
