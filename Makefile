@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help demo demo-servers bench bench-sql test build fmt fmt-check lint unit services clean
+.PHONY: help demo demo-servers demo-s3 bench bench-sql test build fmt fmt-check lint unit services s3-stop clean
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,15 +16,22 @@ demo: ## Fresh SQLite estate, the sample requests, one nightly run (output under
 demo-servers: ## The same demo with crm on PostgreSQL and support on MariaDB (output under var/demo-servers)
 	./scripts/demo-servers.sh
 
+demo-s3: ## The demo with evidence (Object Lock), reports and recordings in a local S3 server (moto)
+	./scripts/demo-s3.sh
+
 bench: bench-sql ## Every benchmark (figures and ratios, not tests)
 
 bench-sql: ## Batched find across PostgreSQL + MariaDB vs one query per subject vs the raw driver
 	./scripts/bench-sql.sh
 
-test: fmt-check lint services unit ## Formatting, clippy -D warnings, every test (starts PostgreSQL/MariaDB if down)
+test: fmt-check lint services unit ## Formatting, clippy -D warnings, every test (starts PostgreSQL/MariaDB/moto if down)
 
-services: ## Make sure PostgreSQL and MariaDB answer on 127.0.0.1 (start them if down)
+services: ## Make sure PostgreSQL, MariaDB and the S3 test server (moto) answer on 127.0.0.1 (start them if down)
 	./scripts/services.sh
+	./scripts/moto.sh start
+
+s3-stop: ## Stop the local S3 test server (moto)
+	./scripts/moto.sh stop
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -43,5 +50,6 @@ unit:
 	fi
 
 clean: ## Remove build output and demo files
+	./scripts/moto.sh stop
 	$(CARGO) clean
 	rm -rf var

@@ -73,7 +73,17 @@ impl Env {
                 .await
                 .expect("seed estate");
         }
+        for (key, bytes) in dsr_fixtures::recordings(filler) {
+            let p = env.recordings().join(key);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("recordings dir");
+            std::fs::write(p, bytes).expect("recording");
+        }
         env
+    }
+
+    /// The call recordings (the `recordings` objects store).
+    pub fn recordings(&self) -> PathBuf {
+        self.dir.path().join("recordings")
     }
 
     /// `sqlite://` URL of an estate database.
@@ -114,6 +124,7 @@ impl Env {
             )
             .env("DSR_EVIDENCE_URL", self.evidence())
             .env("DSR_DELIVERY_URL", self.reports())
+            .env("DSR_RECORDINGS_URL", self.recordings())
             .env("DSR_HASH_KEY", "test-hash-key-0123456789abcdef")
             .env("NO_COLOR", "1")
             .env_remove("DSR_LOG")

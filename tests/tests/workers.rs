@@ -51,6 +51,11 @@ impl Site {
             )
         };
         copy_config(&root().join("config"), &dir.path().join("config"));
+        for (key, bytes) in dsr_fixtures::recordings(FILLER) {
+            let p = dir.path().join("recordings").join(key);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
         Site {
             dir,
             crm,
@@ -70,6 +75,7 @@ impl Site {
             .env("DSR_CONTROL_DB", &self.control)
             .env("DSR_EVIDENCE_URL", self.evidence())
             .env("DSR_DELIVERY_URL", self.dir.path().join("reports"))
+            .env("DSR_RECORDINGS_URL", self.dir.path().join("recordings"))
             .env("NO_COLOR", "1");
         c
     }

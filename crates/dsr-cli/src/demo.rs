@@ -19,6 +19,7 @@ pub async fn demo(
     crm_url: Option<String>,
     support_url: Option<String>,
     control_db: Option<String>,
+    s3: bool,
 ) -> Result<ExitCode> {
     if out.exists() {
         std::fs::remove_dir_all(out).with_context(|| format!("cannot clear {}", out.display()))?;
@@ -52,21 +53,65 @@ pub async fn demo(
         copy
     };
     let config_dir = config_dir.as_path();
+    // Evidence, reports and recordings: directories under `out`, or fresh prefixes in local
+    // S3 buckets (the evidence bucket with Object Lock).
+    let stamp = now.format("%Y%m%dT%H%M%S").to_string();
+    let (evidence, delivery, recordings) = if s3 {
+        let client = dsr_s3::client(&dsr_s3::S3Options {
+            path_style: true,
+            ..Default::default()
+        })
+        .await
+        .context("S3 client (set AWS_ENDPOINT_URL, AWS_REGION and credentials)")?;
+        for (bucket, lock) in [
+            ("dsr-demo-evidence", true),
+            ("dsr-demo-reports", false),
+            ("dsr-demo-recordings", false),
+        ] {
+            if let Err(e) = dsr_s3::create_bucket(&client, bucket, lock).await
+                && !matches!(
+                    e.code(),
+                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                )
+            {
+                return Err(e).with_context(|| format!("creating bucket {bucket}"));
+            }
+        }
+        let recordings = dsr_s3::S3Url::parse(&format!("s3://dsr-demo-recordings/{stamp}"))?;
+        for (key, bytes) in dsr_fixtures::recordings(subjects) {
+            dsr_s3::put_private(&client, &recordings, &key, bytes, "audio/wav").await?;
+        }
+        (
+            format!("s3://dsr-demo-evidence/{stamp}"),
+            format!("s3://dsr-demo-reports/{stamp}"),
+            recordings.to_string(),
+        )
+    } else {
+        let dir = out.join("recordings");
+        for (key, bytes) in dsr_fixtures::recordings(subjects) {
+            let p = dir.join(&key);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, bytes)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        (
+            out.join("evidence").display().to_string(),
+            out.join("reports").display().to_string(),
+            dir.display().to_string(),
+        )
+    };
     let vars: Vec<(&str, String)> = vec![
+        ("DSR_RECORDINGS_URL", recordings),
         ("DSR_CRM_URL", crm.clone()),
         ("DSR_SUPPORT_URL", support.clone()),
         (
             "DSR_CONTROL_DB",
             control_db.unwrap_or_else(|| format!("sqlite://{}", out.join("control.db").display())),
         ),
-        (
-            "DSR_EVIDENCE_URL",
-            out.join("evidence").display().to_string(),
-        ),
-        (
-            "DSR_DELIVERY_URL",
-            out.join("reports").display().to_string(),
-        ),
+        ("DSR_EVIDENCE_URL", evidence.clone()),
+        ("DSR_DELIVERY_URL", delivery.clone()),
     ];
     let env = move |k: &str| {
         vars.iter()
@@ -104,12 +149,8 @@ pub async fn demo(
     let summary = run(&config, &control, &opts, progress.as_ref()).await?;
     control.close().await;
     crate::output::print_summary(&summary);
-    println!("reports:  {}", out.join("reports").display());
-    println!(
-        "evidence: {}  (check it: dsr audit verify {})",
-        out.join("evidence").display(),
-        out.join("evidence").display()
-    );
+    println!("reports:  {delivery}");
+    println!("evidence: {evidence}  (check it: dsr audit verify {evidence})");
     Ok(ExitCode::SUCCESS)
 }
 

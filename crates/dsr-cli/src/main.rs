@@ -145,6 +145,11 @@ enum Command {
         /// Keep the control DB in this (empty) PostgreSQL database instead of a SQLite file.
         #[arg(long)]
         control_db: Option<String>,
+        /// Put evidence, reports and recordings in S3 (buckets dsr-demo-evidence, with Object
+        /// Lock, dsr-demo-reports and dsr-demo-recordings, created if absent; a fresh prefix
+        /// per demo) at the endpoint of the AWS environment (`AWS_ENDPOINT_URL`, …).
+        #[arg(long)]
+        s3: bool,
     },
 }
 
@@ -201,8 +206,8 @@ enum AuditCommand {
     /// Check every object of an evidence location: hashes, chains, manifests and their
     /// signatures, and that no object has a second version or a delete marker.
     Verify {
-        /// Evidence directory.
-        path: PathBuf,
+        /// Evidence location: a directory or `s3://bucket/prefix`.
+        location: String,
         /// A public key manifests may be signed with, as `KEY_ID=HEX` (repeatable). Default:
         /// the `[signing.public_keys]` of the configuration, when it can be read.
         #[arg(long = "public-key")]
@@ -212,9 +217,9 @@ enum AuditCommand {
     Show {
         /// Request id.
         id: String,
-        /// Evidence directory (default: the configured one).
+        /// Evidence location, a directory or `s3://bucket/prefix` (default: the configured one).
         #[arg(long)]
-        evidence: Option<PathBuf>,
+        evidence: Option<String>,
     },
 }
 
@@ -334,8 +339,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Check { offline } => check(&cli.config, offline).await,
         Command::Status { id } => status(&cli.config, id).await,
         Command::Audit {
-            command: AuditCommand::Verify { path, public_keys },
-        } => match dsr_evidence::verify_dir(&path, &key_ring(&cli.config, &public_keys)?).await {
+            command:
+                AuditCommand::Verify {
+                    location,
+                    public_keys,
+                },
+        } => match dsr_evidence::verify(
+            sink_at(&cli.config, &location).await?.as_ref(),
+            &key_ring(&cli.config, &public_keys)?,
+        )
+        .await
+        {
             Ok(s) => {
                 for r in &s.requests {
                     println!("ok  {r}");
@@ -360,16 +374,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Show { id, evidence },
         } => {
-            let dir = match evidence {
-                Some(d) => d,
-                None => PathBuf::from(
+            let location = match evidence {
+                Some(l) => l,
+                None => {
                     dsr_engine::load::load_config(&cli.config)?
                         .settings
-                        .evidence,
-                ),
+                        .evidence
+                }
             };
-            let sink = dsr_evidence::DirSink::new(dir);
-            let entries = dsr_evidence::show(&sink, &id).await?;
+            let sink = sink_at(&cli.config, &location).await?;
+            let entries = dsr_evidence::show(sink.as_ref(), &id).await?;
             if entries.is_empty() {
                 bail!("no evidence for request {id}");
             }
@@ -413,6 +427,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             crm_url,
             support_url,
             control_db,
+            s3,
         } => {
             demo::demo(
                 &cli.config,
@@ -421,10 +436,42 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 crm_url,
                 support_url,
                 control_db,
+                s3,
             )
             .await
         }
     }
+}
+
+/// The evidence sink at `location` (`s3://…` or a directory, which must exist). S3 access
+/// comes from the configuration's `[s3]` when it can be read, and the AWS environment.
+async fn sink_at(
+    config_dir: &std::path::Path,
+    location: &str,
+) -> Result<std::sync::Arc<dyn dsr_evidence::EvidenceSink>> {
+    let mut settings = match dsr_engine::load::load_config(config_dir) {
+        Ok(c) => c.settings,
+        Err(_) if location.starts_with("s3://") => {
+            let client = dsr_s3::client(&dsr_s3::S3Options::default()).await?;
+            return Ok(std::sync::Arc::new(dsr_s3::S3Sink::new(
+                client,
+                dsr_s3::S3Url::parse(location)?,
+            )));
+        }
+        Err(_) => {
+            if !std::path::Path::new(location).is_dir() {
+                bail!("{location}: not a directory");
+            }
+            return Ok(std::sync::Arc::new(dsr_evidence::DirSink::new(
+                location.into(),
+            )));
+        }
+    };
+    if !location.starts_with("s3://") && !std::path::Path::new(location).is_dir() {
+        bail!("{location}: not a directory");
+    }
+    settings.evidence = location.to_string();
+    Ok(dsr_engine::load::evidence_sink(&settings).await?)
 }
 
 /// The public keys to check manifest signatures with: the given `ID=HEX` pairs, or the

@@ -118,6 +118,96 @@ pub fn report_input(
     }
 }
 
+/// Where reports go: a local directory, or an S3 location shared by presigned links.
+pub enum Delivery {
+    /// `<dir>/<request id>/report.{json,html}`.
+    Dir(PathBuf),
+    /// `s3://bucket/prefix/<request id>/report.{json,html}`, encrypted at rest, shared by a
+    /// presigned link to the HTML that expires after `link_ttl`.
+    S3 {
+        /// S3 client.
+        client: aws_sdk_s3::Client,
+        /// Location.
+        url: dsr_s3::S3Url,
+        /// Lifetime of the link.
+        link_ttl: std::time::Duration,
+    },
+}
+
+/// A delivered report.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// Where the subject gets it: the directory, or the presigned link (never put in evidence:
+    /// it is a bearer credential).
+    pub location: String,
+    /// SHA-256 of `report.json`.
+    pub json_sha256: String,
+    /// SHA-256 of `report.html`.
+    pub html_sha256: String,
+    /// When the link stops working (S3).
+    pub link_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Delivery {
+    /// Delivers one request's report.
+    pub async fn deliver(&self, request_id: &str, json: &[u8], html: &str) -> Result<Delivered> {
+        let (json_sha256, html_sha256) = (
+            dsr_evidence::sha256_hex(json),
+            dsr_evidence::sha256_hex(html.as_bytes()),
+        );
+        match self {
+            Delivery::Dir(dir) => {
+                let (d, _, _) = deliver(dir, request_id, json, html)?;
+                Ok(Delivered {
+                    location: d.display().to_string(),
+                    json_sha256,
+                    html_sha256,
+                    link_expires_at: None,
+                })
+            }
+            Delivery::S3 {
+                client,
+                url,
+                link_ttl,
+            } => {
+                let s3 = |e: dsr_s3::Error| Error::Io {
+                    path: url.to_string(),
+                    reason: format!(
+                        "report delivery failed (code {})",
+                        e.code().unwrap_or("unknown")
+                    ),
+                };
+                let (jk, hk) = (
+                    format!("{request_id}/report.json"),
+                    format!("{request_id}/report.html"),
+                );
+                dsr_s3::put_private(client, url, &jk, json.to_vec(), "application/json")
+                    .await
+                    .map_err(s3)?;
+                dsr_s3::put_private(
+                    client,
+                    url,
+                    &hk,
+                    html.as_bytes().to_vec(),
+                    "text/html; charset=utf-8",
+                )
+                .await
+                .map_err(s3)?;
+                let location = dsr_s3::presign_get(client, url, &hk, *link_ttl)
+                    .await
+                    .map_err(s3)?;
+                let ttl = chrono::Duration::from_std(*link_ttl).unwrap_or_default();
+                Ok(Delivered {
+                    location,
+                    json_sha256,
+                    html_sha256,
+                    link_expires_at: Some(chrono::Utc::now() + ttl),
+                })
+            }
+        }
+    }
+}
+
 /// Writes `report.json` and `report.html` under `<delivery>/<request id>/`; returns the
 /// directory and the SHA-256 of each file.
 pub fn deliver(

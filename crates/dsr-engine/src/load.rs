@@ -148,6 +148,16 @@ pub async fn connect_each(map: &DataMap) -> Result<(Connectors, Vec<dsr_core::St
                     }
                 }
             }
+            StoreKind::Objects => match objects_backend(s).await? {
+                Ok(backend) => {
+                    let c = dsr_connector_objects::ObjectsConnector::new(s, backend);
+                    out.insert(s.name.clone(), Arc::new(c) as Arc<dyn Connector>);
+                }
+                Err(e) => {
+                    tracing::warn!(store = %s.name, code = %e.code, "store unreachable");
+                    unreachable.push(e);
+                }
+            },
             other => {
                 return Err(Error::Store(dsr_core::StoreError {
                     store: s.name.clone(),
@@ -291,4 +301,92 @@ pub fn key_ring(settings: &dsr_core::config::Settings) -> Result<dsr_evidence::K
         .flat_map(|s| s.public_keys.iter())
         .map(|(k, v)| (k.clone(), v.clone()));
     Ok(dsr_evidence::KeyRing::from_pairs(pairs)?)
+}
+
+/// The backend of an objects store: `s3://bucket/prefix` (credentials and endpoint from the
+/// SDK's environment) or a local directory; the inner error is "unreachable".
+async fn objects_backend(
+    s: &dsr_core::config::StoreMap,
+) -> Result<std::result::Result<Arc<dyn dsr_connector_objects::ObjectBackend>, dsr_core::StoreError>>
+{
+    if s.url.starts_with("s3://") {
+        let url = dsr_s3::S3Url::parse(&s.url).map_err(|e| {
+            Error::Store(dsr_core::StoreError {
+                store: s.name.clone(),
+                table: None,
+                code: "config".into(),
+                message: format!("url: {e}"),
+            })
+        })?;
+        let opts = dsr_s3::S3Options {
+            endpoint: s.s3.endpoint.clone(),
+            region: s.s3.region.clone(),
+            path_style: s.s3.path_style,
+        };
+        let client = dsr_s3::client(&opts).await.map_err(|e| Error::ConfigRead {
+            path: format!("stores/{}.toml", s.name),
+            reason: format!("s3: {e}"),
+        })?;
+        let b = dsr_connector_objects::S3Backend::new(&s.name, client, url);
+        Ok(match b.ping().await {
+            Ok(()) => Ok(Arc::new(b) as Arc<dyn dsr_connector_objects::ObjectBackend>),
+            Err(e) => Err(e),
+        })
+    } else {
+        let path = s.url.strip_prefix("file://").unwrap_or(&s.url);
+        Ok(
+            dsr_connector_objects::DirBackend::open(&s.name, std::path::Path::new(path))
+                .map(|b| Arc::new(b) as Arc<dyn dsr_connector_objects::ObjectBackend>),
+        )
+    }
+}
+
+/// An S3 client from the settings' `[s3]` and the SDK's standard environment.
+pub async fn s3_client(settings: &dsr_core::config::Settings) -> Result<aws_sdk_s3::Client> {
+    let opts = dsr_s3::S3Options {
+        endpoint: settings.s3.endpoint.clone(),
+        region: settings.s3.region.clone(),
+        path_style: settings.s3.path_style,
+    };
+    dsr_s3::client(&opts).await.map_err(|e| Error::ConfigRead {
+        path: "dsr.toml".into(),
+        reason: format!("s3: {e}"),
+    })
+}
+
+/// The evidence location of the settings: `s3://bucket/prefix` or a directory.
+pub async fn evidence_sink(
+    settings: &dsr_core::config::Settings,
+) -> Result<Arc<dyn dsr_evidence::EvidenceSink>> {
+    if settings.evidence.starts_with("s3://") {
+        let url = s3_url("evidence", &settings.evidence)?;
+        let client = s3_client(settings).await?;
+        Ok(Arc::new(dsr_s3::S3Sink::new(client, url)))
+    } else {
+        Ok(Arc::new(dsr_evidence::DirSink::new(
+            std::path::PathBuf::from(&settings.evidence),
+        )))
+    }
+}
+
+/// The delivery location of the settings: `s3://bucket/prefix` or a directory.
+pub async fn delivery(settings: &dsr_core::config::Settings) -> Result<crate::deliver::Delivery> {
+    if settings.delivery.starts_with("s3://") {
+        Ok(crate::deliver::Delivery::S3 {
+            url: s3_url("delivery", &settings.delivery)?,
+            client: s3_client(settings).await?,
+            link_ttl: std::time::Duration::from_secs(u64::from(settings.report_link_days) * 86_400),
+        })
+    } else {
+        Ok(crate::deliver::Delivery::Dir(std::path::PathBuf::from(
+            &settings.delivery,
+        )))
+    }
+}
+
+fn s3_url(key: &str, url: &str) -> Result<dsr_s3::S3Url> {
+    dsr_s3::S3Url::parse(url).map_err(|e| Error::ConfigRead {
+        path: "dsr.toml".into(),
+        reason: format!("{key}: {e}"),
+    })
 }

@@ -4,6 +4,7 @@
 //!   `support`, as mapped by `config/stores/*.toml`): schema, then every row in one
 //!   transaction. Special subjects (ids below 100, described in [`subjects`]) exercise each
 //!   rule of the pipeline; seeded filler customers (ids from 1000) give it volume.
+//! * [`recordings()`] returns the call recordings of the `recordings` objects store.
 //! * [`requests()`] returns the sample requests of `fixtures/requests/`, dated relative to `now`.
 //!
 //! No IO happens here: the CLI executes the SQL and writes the files. Everything is a pure
@@ -12,11 +13,13 @@
 pub mod estate;
 pub mod luhn;
 pub mod minimal;
+pub mod recordings;
 pub mod requests;
 pub mod sql;
 pub mod subjects;
 
 pub use estate::{Estate, Flavor, estate, estate_for};
+pub use recordings::recordings;
 pub use requests::requests;
 
 use chrono::{DateTime, Utc};

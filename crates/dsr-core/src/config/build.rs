@@ -185,12 +185,18 @@ pub(super) fn build(
     };
 
     match (settings, disclosures) {
-        (Some(settings), Some(disclosures)) if issues.0.is_empty() => Ok(Config {
-            settings,
-            data_map,
-            disclosures,
-            exemptions,
-        }),
+        (Some(settings), Some(disclosures)) if issues.0.is_empty() => {
+            let mut data_map = data_map;
+            for s in &mut data_map.stores {
+                s.s3 = settings.s3.clone();
+            }
+            Ok(Config {
+                settings,
+                data_map,
+                disclosures,
+                exemptions,
+            })
+        }
         _ => Err(Error::Config(issues.0)),
     }
 }
@@ -591,10 +597,12 @@ fn store(
             label: tf.label.clone().unwrap_or_else(|| tname.replace('_', " ")),
             id,
             erase: erase.unwrap_or(EraseAction::Retain(String::new())),
-            key: tf
-                .key
-                .clone()
-                .unwrap_or_else(|| objects.as_ref().map(|_| vec!["key".to_string()]).unwrap_or_default()),
+            key: tf.key.clone().unwrap_or_else(|| {
+                objects
+                    .as_ref()
+                    .map(|_| vec!["key".to_string()])
+                    .unwrap_or_default()
+            }),
             client_column: tf.client_column.clone(),
             collected_at,
             column_types: BTreeMap::new(),
@@ -611,6 +619,7 @@ fn store(
         url: url.unwrap_or_default(),
         client: sf.client,
         fence_table,
+        s3: S3Settings::default(),
         tables,
     }
 }
@@ -649,19 +658,30 @@ fn objects_template(
         ),
     }
     if !columns.iter().any(|c| c.name == "key") {
-        issues.add(file, format!("{tkey}.columns"), "an objects table maps the column `key` (the object key)");
+        issues.add(
+            file,
+            format!("{tkey}.columns"),
+            "an objects table maps the column `key` (the object key)",
+        );
     }
     for c in columns {
         if !matches!(c.name.as_str(), "key" | "size" | "content_type") && c.name != t.column {
             issues.add(
                 file,
                 format!("{tkey}.columns.{}", c.name),
-                format!("an objects table has only the columns key, size, content_type and {}", t.column),
+                format!(
+                    "an objects table has only the columns key, size, content_type and {}",
+                    t.column
+                ),
             );
         }
     }
     if tf.erase == "mask" {
-        issues.add(file, format!("{tkey}.erase"), "objects are deleted or retained, not masked");
+        issues.add(
+            file,
+            format!("{tkey}.erase"),
+            "objects are deleted or retained, not masked",
+        );
     }
     Some(t)
 }

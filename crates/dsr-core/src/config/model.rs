@@ -247,6 +247,9 @@ pub struct StoreMap {
     pub client: Option<String>,
     /// Table fencing erasures per request (SQL stores).
     pub fence_table: String,
+    /// S3 access for `s3://` URLs (the `[s3]` of `dsr.toml`).
+    #[serde(skip)]
+    pub s3: S3Settings,
     /// Tables.
     pub tables: Vec<TableMap>,
 }

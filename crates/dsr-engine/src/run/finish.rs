@@ -16,7 +16,6 @@ use dsr_evidence::Evidence;
 use dsr_report::{Count, DeletionSummary, RetainedCount, Scope};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// Records the denials decided at admission: an entry and a sealed manifest each.
 pub(super) async fn record_denials(
@@ -180,17 +179,16 @@ pub(super) async fn finish_request(
                 now,
             );
             let rendered = dsr_report::render(&input).map_err(|e| Error::Report(e.to_string()))?;
-            let (dir, js, hs) = deliver::deliver(
-                &PathBuf::from(&config.settings.delivery),
-                &id,
-                &rendered.json,
-                &rendered.html,
-            )?;
-            artifacts.push(json!({"name": "report.json", "sha256": js}));
-            artifacts.push(json!({"name": "report.html", "sha256": hs}));
-            w.record("report_delivered", json!({"artifacts": artifacts}))
+            let d = cx
+                .delivery
+                .deliver(&id, &rendered.json, &rendered.html)
                 .await?;
-            w.outcome.report = Some(dir.display().to_string());
+            artifacts.push(json!({"name": "report.json", "sha256": d.json_sha256}));
+            artifacts.push(json!({"name": "report.html", "sha256": d.html_sha256}));
+            // The link itself is a bearer credential: evidence keeps only its expiry.
+            let entry = json!({"artifacts": artifacts, "link_expires_at": d.link_expires_at});
+            w.record("report_delivered", entry).await?;
+            w.outcome.report = Some(d.location);
             if w.failed_stores.is_empty() {
                 (Status::Fulfilled, None)
             } else {

@@ -18,6 +18,7 @@ mod finish;
 use crate::admission::{self, Admission};
 use crate::control::{ControlDb, Status};
 use crate::deliver;
+use crate::deliver::Delivery;
 use crate::error::{Error, Result};
 use crate::lease::LeaseSpec;
 use crate::load;
@@ -28,11 +29,10 @@ use dsr_core::config::Config;
 use dsr_core::connector::Ledger;
 use dsr_core::hash::KeyedHasher;
 use dsr_core::request::{Request, RequestKind};
-use dsr_evidence::{Chain, DirSink, Evidence, Guard};
+use dsr_evidence::{Chain, Evidence, EvidenceSink, Guard};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -285,13 +285,15 @@ pub(super) struct Ctx<'a> {
     job: &'a str,
     lease: u64,
     progress: &'a dyn Progress,
+    sink: &'a Arc<dyn EvidenceSink>,
+    delivery: &'a Delivery,
 }
 
 impl Ctx<'_> {
     /// The run's evidence writer, guarded against `forbidden` values.
     fn evidence(&self, forbidden: BTreeSet<String>) -> Result<Evidence> {
         let settings = &self.config.settings;
-        let sink = Arc::new(DirSink::new(PathBuf::from(&settings.evidence)));
+        let sink = Arc::clone(self.sink);
         let months = i64::from(settings.record_keeping_months);
         let mut evidence = Evidence::new(sink, Guard::new(forbidden), self.run_id, self.lease)?
             // A month counted as 31 days: never shorter than the period.
@@ -378,6 +380,9 @@ pub async fn run(
         respect_retry_time: opts.lease.respect_retry_time,
         take_over: opts.lease.take_over,
     };
+    // Where evidence and reports go, before anything is leased (a wrong location fails here).
+    let sink = load::evidence_sink(&config.settings).await?;
+    let delivery = load::delivery(&config.settings).await?;
     let Some(lease) = control.acquire(&spec).await? else {
         tracing::info!(open = control.open_count().await?, "nothing to lease");
         return Ok(empty(&run_id));
@@ -393,6 +398,8 @@ pub async fn run(
         job: &opts.job,
         lease: lease.token,
         progress,
+        sink: &sink,
+        delivery: &delivery,
     };
     let result = run_leased(&cx, &lease.ids, now).await;
     drop(beat);
