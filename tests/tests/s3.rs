@@ -219,6 +219,14 @@ async fn evidence_reports_and_recordings_live_in_s3() {
         "the link stays out of evidence"
     );
     assert!(!evidence_text.contains(BEN_EMAIL) && !evidence_text.contains(ANA_EMAIL));
+    // Each erased recording is recorded by the keyed hash of its key, never the key itself.
+    assert!(
+        evidence_text.contains("\"object_keys\":[\"hmac:"),
+        "object key hashes"
+    );
+    for k in BEN_RECORDINGS {
+        assert!(!evidence_text.contains(k), "raw object key in evidence");
+    }
 
     // Ben's recordings are gone, every version; Ana's and the others' are untouched.
     assert_eq!(s3.recording_versions("recordings/2/").await, 0);

@@ -41,6 +41,7 @@ pub(super) async fn erase_all(
             let mut rows = Vec::new();
             let mut tally: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
             let mut keys: Vec<String> = Vec::new();
+            let mut object_keys: Vec<String> = Vec::new();
             for (r, action) in ops {
                 let row = &resolution.rows[*r];
                 let Some(tm) = config.data_map.table(&row.table) else {
@@ -72,6 +73,9 @@ pub(super) async fn erase_all(
                     .entry(name)
                     .or_default() += 1;
                 keys.push(format!("{}\u{1f}{}", row.table, row.record.key_text()));
+                if tm.objects.is_some() {
+                    object_keys.push(cx.hasher.identity("object_key", &row.record.key_text()));
+                }
                 eops.push(op);
                 rows.push(*r);
             }
@@ -79,9 +83,15 @@ pub(super) async fn erase_all(
                 continue;
             }
             keys.sort();
-            let digest = dsr_evidence::sha256_hex(keys.join("\n").as_bytes());
+            object_keys.sort();
+            // Keyed: record keys (a customer id, an object path) are guessable, so a plain
+            // digest could be checked against candidates by anyone reading the evidence.
+            let digest = cx.hasher.hash(&[b"erase-keys", keys.join("\n").as_bytes()]);
             // Evidence first: the intent is durable before the store commits.
-            let intent = json!({"store": store.name, "tables": tally, "records": eops.len(), "keys_sha256": digest});
+            let mut intent = json!({"store": store.name, "tables": tally, "records": eops.len(), "keys_hmac": digest});
+            if !object_keys.is_empty() {
+                intent["object_keys"] = json!(object_keys);
+            }
             w.record("erase_intent", intent).await?;
             if w.lost {
                 continue;
