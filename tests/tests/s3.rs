@@ -58,6 +58,18 @@ impl S3Env {
         }
     }
 
+    /// A fresh estate with Ben's deletion and Ana's access request submitted.
+    async fn with_ben_and_ana() -> S3Env {
+        let s3 = S3Env::new().await;
+        let reqs = [
+            verified("del-ben", "deletion", BEN_EMAIL),
+            verified("acc-ana", "access", ANA_EMAIL),
+        ];
+        let o = s3.dsr(&["submit", write(&s3.env, &reqs).as_str()]);
+        assert!(o.status.success(), "{}", text(&o));
+        s3
+    }
+
     fn evidence_url(&self) -> String {
         format!("s3://{}/ev", self.evidence.name())
     }
@@ -142,19 +154,8 @@ fn http_get(url: &str) -> (String, String) {
 
 #[tokio::test]
 async fn evidence_reports_and_recordings_live_in_s3() {
-    let s3 = S3Env::new().await;
+    let s3 = S3Env::with_ben_and_ana().await;
     let ok = |o: &std::process::Output| assert!(o.status.success(), "{}", text(o));
-    ok(&s3.dsr(&[
-        "submit",
-        write(
-            &s3.env,
-            &[
-                verified("del-ben", "deletion", BEN_EMAIL),
-                verified("acc-ana", "access", ANA_EMAIL),
-            ],
-        )
-        .as_str(),
-    ]));
     assert!(s3.recording_versions("recordings/2/").await >= 3);
     let run = s3.dsr(&["run", "--job", "nightly", "--json"]);
     ok(&run);
@@ -280,19 +281,8 @@ async fn evidence_reports_and_recordings_live_in_s3() {
 
 #[tokio::test]
 async fn s3_down_before_a_run_deletes_nothing_and_the_next_run_completes() {
-    let s3 = S3Env::new().await;
+    let s3 = S3Env::with_ben_and_ana().await;
     let ok = |o: &std::process::Output| assert!(o.status.success(), "{}", text(o));
-    ok(&s3.dsr(&[
-        "submit",
-        write(
-            &s3.env,
-            &[
-                verified("del-ben", "deletion", BEN_EMAIL),
-                verified("acc-ana", "access", ANA_EMAIL),
-            ],
-        )
-        .as_str(),
-    ]));
     let before = s3.env.snapshot().await;
     // Nothing listens on this port: S3 is down.
     let closed = {

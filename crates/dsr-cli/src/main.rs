@@ -262,12 +262,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             take_over,
         } => {
             let config = dsr_engine::load::load_config(&cli.config)?;
-            let job_def = dsr_engine::load::load_job(&jobs_dir, &job)?;
-            let kinds = job_def
-                .kinds
-                .iter()
-                .filter_map(|k| RequestKind::parse(k))
-                .collect();
+            let kinds = job_kinds(&jobs_dir, &job)?;
             let control = ControlDb::open(&config.settings.control_db).await?;
             let opts = RunOptions {
                 job,
@@ -301,12 +296,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             exit_when_done,
         } => {
             let config = dsr_engine::load::load_config(&cli.config)?;
-            let job_def = dsr_engine::load::load_job(&jobs_dir, &job)?;
-            let kinds = job_def
-                .kinds
-                .iter()
-                .filter_map(|k| RequestKind::parse(k))
-                .collect();
+            let kinds = job_kinds(&jobs_dir, &job)?;
             if batch == 0 {
                 bail!("--batch must be at least 1");
             }
@@ -491,6 +481,16 @@ fn key_ring(config_dir: &std::path::Path, given: &[String]) -> Result<dsr_eviden
         pairs.push((id.to_string(), hex.to_string()));
     }
     Ok(dsr_evidence::KeyRing::from_pairs(pairs)?)
+}
+
+/// The request kinds of the job `jobs_dir/<job>.toml`.
+fn job_kinds(jobs_dir: &std::path::Path, job: &str) -> Result<Vec<RequestKind>> {
+    let job_def = dsr_engine::load::load_job(jobs_dir, job)?;
+    Ok(job_def
+        .kinds
+        .iter()
+        .filter_map(|k| RequestKind::parse(k))
+        .collect())
 }
 
 /// A duration option in seconds: positive and finite.
