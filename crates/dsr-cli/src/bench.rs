@@ -236,43 +236,6 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
     })
     .await?;
 
-    // Diagnostics: each lookup alone, through the connector and through the driver.
-    let mut diag = serde_json::Map::new();
-    if std::env::var("DSR_BENCH_DIAG").is_ok() {
-        use dsr_core::connector::FindQuery;
-        let t = Instant::now();
-        let c = pg_conn
-            .find(FindQuery {
-                table: &customers,
-                column: "email",
-                normalizer: Normalizer::Email,
-                values: &emails,
-            })
-            .await?;
-        diag.insert("conn_customers_s".into(), t.elapsed().as_secs_f64().into());
-        let ids: Vec<String> = c.iter().map(|f| f.record.key_text()).collect();
-        let t = Instant::now();
-        pg_conn
-            .find(FindQuery {
-                table: &orders,
-                column: "customer_id",
-                normalizer: Normalizer::Exact,
-                values: &ids,
-            })
-            .await?;
-        diag.insert("conn_orders_s".into(), t.elapsed().as_secs_f64().into());
-        let t = Instant::now();
-        my_conn
-            .find(FindQuery {
-                table: &contacts,
-                column: "email",
-                normalizer: Normalizer::Email,
-                values: &emails,
-            })
-            .await?;
-        diag.insert("conn_contacts_s".into(), t.elapsed().as_secs_f64().into());
-    }
-
     // (c) the same batched queries straight through the drivers.
     let pgp = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
@@ -282,30 +245,65 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
         .max_connections(2)
         .connect(my)
         .await?;
+
+    // Diagnostics: each lookup alone (best of three), through the connector and the driver.
+    let mut diag = serde_json::Map::new();
+    if std::env::var("DSR_BENCH_DIAG").is_ok() {
+        use dsr_core::connector::FindQuery;
+        let (t, c) = best_of(|| async {
+            Ok(pg_conn
+                .find(FindQuery {
+                    table: &customers,
+                    column: "email",
+                    normalizer: Normalizer::Email,
+                    values: &emails,
+                })
+                .await?)
+        })
+        .await?;
+        diag.insert("conn_customers_s".into(), t.into());
+        let ids: Vec<String> = c.iter().map(|f| f.record.key_text()).collect();
+        let (t, _) = best_of(|| async {
+            Ok(pg_conn
+                .find(FindQuery {
+                    table: &orders,
+                    column: "customer_id",
+                    normalizer: Normalizer::Exact,
+                    values: &ids,
+                })
+                .await?)
+        })
+        .await?;
+        diag.insert("conn_orders_s".into(), t.into());
+        let (t, _) = best_of(|| async {
+            Ok(my_conn
+                .find(FindQuery {
+                    table: &contacts,
+                    column: "email",
+                    normalizer: Normalizer::Email,
+                    values: &emails,
+                })
+                .await?)
+        })
+        .await?;
+        diag.insert("conn_contacts_s".into(), t.into());
+        let (t, _) = best_of(|| raw_customers(&pgp, &emails)).await?;
+        diag.insert("raw_customers_s".into(), t.into());
+        let int_ids: Vec<i64> = ids.iter().filter_map(|i| i.parse().ok()).collect();
+        let (t, _) = best_of(|| raw_orders(&pgp, &int_ids)).await?;
+        diag.insert("raw_orders_s".into(), t.into());
+        let (t, _) = best_of(|| raw_contacts(&myp, &emails)).await?;
+        diag.insert("raw_contacts_s".into(), t.into());
+    }
+
     let (raw_s, raw_rows) = best_of(|| async {
-        let c = sqlx::query(
-            "SELECT id::text, email, full_name, lower(btrim(email)) FROM customers WHERE lower(btrim(email)) = ANY($1::text[])",
-        )
-        .bind(&emails)
-        .fetch_all(&pgp)
-        .await?;
-        let ids: Vec<i64> = c.iter().map(|r| r.get::<String, _>(0).parse::<i64>().unwrap_or(0)).collect();
-        let o = sqlx::query(
-            "SELECT id::text, customer_id::text, total_cents::text FROM orders WHERE customer_id = ANY($1::bigint[])",
-        )
-        .bind(&ids)
-        .fetch_all(&pgp)
-        .await?;
-        let ph = vec!["?"; emails.len()].join(", ");
-        let phb = vec!["CAST(? AS BINARY)"; emails.len()].join(", ");
-        let sql = format!(
-            "SELECT CAST(email AS CHAR), CAST(segment AS CHAR) FROM contacts WHERE email IN ({ph}) AND CAST(lower(trim(email)) AS BINARY) IN ({phb})"
-        );
-        let mut q = sqlx::query(&sql);
-        for e in emails.iter().chain(emails.iter()) {
-            q = q.bind(e);
-        }
-        let m = q.fetch_all(&myp).await?;
+        let c = raw_customers(&pgp, &emails).await?;
+        let ids: Vec<i64> = c
+            .iter()
+            .map(|r| r.get::<String, _>(0).parse::<i64>().unwrap_or(0))
+            .collect();
+        let o = raw_orders(&pgp, &ids).await?;
+        let m = raw_contacts(&myp, &emails).await?;
         Ok(c.len() + o.len() + m.len())
     })
     .await?;
@@ -349,6 +347,46 @@ pub async fn bench_sql(pg: &str, my: &str, subjects_file: &Path, json: bool) -> 
         );
     }
     Ok(())
+}
+
+/// (c) customers: the normalised-email lookup.
+async fn raw_customers(
+    pgp: &sqlx::PgPool,
+    emails: &[String],
+) -> Result<Vec<sqlx::postgres::PgRow>> {
+    Ok(sqlx::query(
+        "SELECT id::text, email, full_name, lower(btrim(email)) FROM customers WHERE lower(btrim(email)) = ANY($1::text[])",
+    )
+    .bind(emails)
+    .fetch_all(pgp)
+    .await?)
+}
+
+/// (c) orders: the relation lookup by customer id.
+async fn raw_orders(pgp: &sqlx::PgPool, ids: &[i64]) -> Result<Vec<sqlx::postgres::PgRow>> {
+    Ok(sqlx::query(
+        "SELECT id::text, customer_id::text, total_cents::text FROM orders WHERE customer_id = ANY($1::bigint[])",
+    )
+    .bind(ids)
+    .fetch_all(pgp)
+    .await?)
+}
+
+/// (c) contacts: the case-insensitive pre-filter and the byte re-check.
+async fn raw_contacts(
+    myp: &sqlx::MySqlPool,
+    emails: &[String],
+) -> Result<Vec<sqlx::mysql::MySqlRow>> {
+    let ph = vec!["?"; emails.len()].join(", ");
+    let phb = vec!["CAST(? AS BINARY)"; emails.len()].join(", ");
+    let sql = format!(
+        "SELECT CAST(email AS CHAR), CAST(segment AS CHAR) FROM contacts WHERE email IN ({ph}) AND CAST(lower(trim(email)) AS BINARY) IN ({phb})"
+    );
+    let mut q = sqlx::query(&sql);
+    for e in emails.iter().chain(emails.iter()) {
+        q = q.bind(e);
+    }
+    Ok(q.fetch_all(myp).await?)
 }
 
 /// (b): one prepared query per subject per table, sequentially.

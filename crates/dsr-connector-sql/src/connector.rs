@@ -239,6 +239,7 @@ async fn find_in<DB>(
     sql: &str,
     values: &[String],
     repeat: usize,
+    integers: bool,
     width: usize,
 ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
 where
@@ -246,7 +247,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let q = DB::bind_lookup(sqlx::query::<DB>(sql), values, repeat);
+    let q = DB::bind_lookup(sqlx::query::<DB>(sql), values, repeat, integers);
     let rows = q.fetch_all(pool).await?;
     rows.iter()
         .map(|r| (0..width).map(|i| DB::text_at(r, i)).collect())
@@ -647,17 +648,18 @@ impl Connector for SqlConnector {
         for chunk in values.chunks(d.max_params()) {
             let lookup = dialect::lookup_sql(d, table, &select_cols, &lc, chunk.len());
             let width = select.len() + 1;
-            let rows = with_pool!(&self.pools, p => find_in(p, &lookup.sql, chunk, lookup.repeat, width).await)
+            let rows = with_pool!(&self.pools, p => find_in(p, &lookup.sql, chunk, lookup.repeat, lookup.integers, width).await)
                 .map_err(|e| self.err(Some(table), "find", &e))?;
+            out.reserve(rows.len());
             for row in rows {
-                let mut values = BTreeMap::new();
-                for (i, name) in select.iter().enumerate() {
-                    values.insert(
-                        name.clone(),
-                        row[i].clone().map(Value::Text).unwrap_or(Value::Null),
-                    );
-                }
-                let matched = row[select.len()].clone().unwrap_or_default();
+                // Each cell moves into the record; only the key is copied out of it.
+                let mut cells = row.into_iter();
+                let values: BTreeMap<String, Value> = select
+                    .iter()
+                    .zip(cells.by_ref())
+                    .map(|(name, v)| (name.clone(), v.map(Value::Text).unwrap_or(Value::Null)))
+                    .collect();
+                let matched = cells.next().flatten().unwrap_or_default();
                 let key = q
                     .table
                     .key
@@ -695,8 +697,9 @@ impl Connector for SqlConnector {
             cols.join(", "),
             d.quote_name(name)
         );
-        let rows = with_pool!(&self.pools, p => find_in(p, &sql, &[], 0, select.len()).await)
-            .map_err(|e| self.err(Some(name), "sample", &e))?;
+        let rows =
+            with_pool!(&self.pools, p => find_in(p, &sql, &[], 0, false, select.len()).await)
+                .map_err(|e| self.err(Some(name), "sample", &e))?;
         Ok(rows
             .into_iter()
             .map(|row| {

@@ -25,6 +25,9 @@ pub struct LookupWhere {
     /// How many times the list of values is bound, one list after the other (a sargable
     /// pre-filter and an exact re-check each take the list).
     pub repeat: usize,
+    /// The values are canonical integers (see [`accepts`]) compared in the column's integer
+    /// type: a driver that binds one array binds a `bigint[]` rather than text to be cast.
+    pub integers: bool,
 }
 
 /// What differs between SQL dialects when building statements.
@@ -153,6 +156,7 @@ pub fn lookup_sql(
             w.sql
         ),
         repeat: w.repeat,
+        integers: w.integers,
     }
 }
 
@@ -308,11 +312,13 @@ impl Dialect for Sqlite {
             return LookupWhere {
                 sql: format!("{pre} AND {exact}"),
                 repeat: 1,
+                integers: false,
             };
         }
         LookupWhere {
             sql: exact,
             repeat: 1,
+            integers: false,
         }
     }
     fn max_params(&self) -> usize {
@@ -354,7 +360,8 @@ impl Dialect for Postgres {
     }
     fn lookup_where(&self, c: &LookupCol<'_>, _n: usize) -> LookupWhere {
         let p = self.placeholder(1);
-        let sql = if c.normalizer == Normalizer::Exact && is_integer(c.declared) {
+        let integers = c.normalizer == Normalizer::Exact && is_integer(c.declared);
+        let sql = if integers {
             // Values were filtered to canonical integers: compare in the column's own type so
             // its index serves the lookup.
             format!("{} = ANY(CAST({p} AS bigint[]))", self.quote_part(c.name))
@@ -362,7 +369,11 @@ impl Dialect for Postgres {
             // Sargable with an expression index on exactly this expression.
             format!("{} = ANY(CAST({p} AS text[]))", self.normalized(c))
         };
-        LookupWhere { sql, repeat: 1 }
+        LookupWhere {
+            sql,
+            repeat: 1,
+            integers,
+        }
     }
     fn max_params(&self) -> usize {
         10_000
@@ -415,6 +426,7 @@ impl Dialect for MySql {
             return LookupWhere {
                 sql: format!("{col} IN ({})", self.placeholders(n, 1, "{}")),
                 repeat: 1,
+                integers: true,
             };
         }
         let exact = format!(
@@ -434,11 +446,13 @@ impl Dialect for MySql {
             return LookupWhere {
                 sql: format!("{pre} AND {exact}"),
                 repeat: 2,
+                integers: false,
             };
         }
         LookupWhere {
             sql: exact,
             repeat: 1,
+            integers: false,
         }
     }
     fn max_params(&self) -> usize {

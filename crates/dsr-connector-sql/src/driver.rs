@@ -1,6 +1,7 @@
 //! The per-driver glue: binding text, reading text, and reading the live schema. Everything
-//! crosses the driver as `Option<String>` (see [`crate::dialect::Dialect::as_text`]), so this
-//! is all that differs between sqlx's drivers.
+//! crosses the driver as `Option<String>` (see [`crate::dialect::Dialect::as_text`]) — save
+//! PostgreSQL's integer lookups, bound as one `bigint[]` — so this is all that differs between
+//! sqlx's drivers.
 
 use dsr_core::connector::LiveTable;
 use sqlx::{Database, Pool, Row};
@@ -13,12 +14,15 @@ pub trait Driver: Database {
     /// Binds one text value (or NULL).
     fn bind_text<'q>(q: Query<'q, Self>, v: Option<String>) -> Query<'q, Self>;
     /// Binds the values of one lookup, `repeat` times over: one array (PostgreSQL, whose
-    /// predicate reuses it) or one parameter per value.
+    /// predicate reuses it; `bigint[]` when `integers`, else `text[]`) or one text parameter
+    /// per value.
     fn bind_lookup<'q>(
         mut q: Query<'q, Self>,
         values: &[String],
         repeat: usize,
+        integers: bool,
     ) -> Query<'q, Self> {
+        let _ = integers;
         for _ in 0..repeat {
             for v in values {
                 q = Self::bind_text(q, Some(v.clone()));
@@ -126,7 +130,20 @@ impl Driver for sqlx::Postgres {
     fn bind_text<'q>(q: Query<'q, Self>, v: Option<String>) -> Query<'q, Self> {
         q.bind(v)
     }
-    fn bind_lookup<'q>(q: Query<'q, Self>, values: &[String], _repeat: usize) -> Query<'q, Self> {
+    fn bind_lookup<'q>(
+        q: Query<'q, Self>,
+        values: &[String],
+        _repeat: usize,
+        integers: bool,
+    ) -> Query<'q, Self> {
+        if integers {
+            // `accepts` let through canonical integers only, so every value parses; the array
+            // is typed, and the server compares without casting a text array.
+            let ints: Vec<i64> = values.iter().filter_map(|v| v.parse().ok()).collect();
+            if ints.len() == values.len() {
+                return q.bind(ints);
+            }
+        }
         q.bind(values.to_vec())
     }
     fn text_at(row: &Self::Row, i: usize) -> Result<Option<String>, sqlx::Error> {

@@ -20,7 +20,7 @@ use dsr_core::config::{DataMap, EdgeKind, TableMap, TableRef};
 use dsr_core::connector::FindQuery;
 use dsr_core::identity::Normalizer;
 use dsr_core::request::{Identity, Request};
-use dsr_core::value::Record;
+use dsr_core::value::{Record, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Index of a fetched row in [`Resolution::rows`].
@@ -93,7 +93,8 @@ struct Walker<'a> {
     map: &'a DataMap,
     connectors: &'a Connectors,
     rows: Vec<FetchedRow>,
-    index: HashMap<(TableRef, String), RowId>,
+    /// Per table, key text → row.
+    index: HashMap<TableRef, HashMap<String, RowId>>,
     cache: HashMap<LookupKey, Vec<RowId>>,
     key_types: BTreeSet<String>,
     owners_memo: HashMap<RowId, Option<BTreeSet<Identity>>>,
@@ -166,7 +167,7 @@ pub async fn resolve(
                     && w.client_of(*row).is_none()
                     && let Some(o) = w.owners(*row, 0)
                 {
-                    keys[ri].extend(o);
+                    keys[ri].extend(o.iter().cloned());
                 }
             }
             for (row, _) in &new_rows {
@@ -202,7 +203,7 @@ pub async fn resolve(
                 Class::Shared => {
                     res.shared.push(row);
                     if let Some(o) = w.owners(row, 0) {
-                        shared_owners.insert(row, o);
+                        shared_owners.insert(row, o.clone());
                     }
                 }
                 Class::Client(c) => {
@@ -221,8 +222,8 @@ pub async fn resolve(
     })
 }
 
-impl Walker<'_> {
-    fn table(&self, id: &TableRef) -> Option<&TableMap> {
+impl<'a> Walker<'a> {
+    fn table(&self, id: &TableRef) -> Option<&'a TableMap> {
         self.map.table(id)
     }
 
@@ -235,8 +236,15 @@ impl Walker<'_> {
     }
 
     fn value_key(&self, t: &TableRef, col: &str, row: RowId) -> Option<String> {
-        let v = self.rows[row].record.get(col).as_text()?;
-        self.normalizer(t, col).normalize_stored(&v)
+        self.stored_key(row, col, self.normalizer(t, col))
+    }
+
+    /// The value of `col` in `row` normalised by `normalizer`, without copying the text first.
+    fn stored_key(&self, row: RowId, col: &str, normalizer: Normalizer) -> Option<String> {
+        match self.rows[row].record.get(col) {
+            Value::Text(t) => normalizer.normalize_stored(t),
+            v => normalizer.normalize_stored(&v.as_text()?),
+        }
     }
 
     fn identity_lookups(&self, kind: &str, value: &str) -> Vec<LookupKey> {
@@ -285,22 +293,23 @@ impl Walker<'_> {
         ))
         .await?;
         for ((tref, col, values, _, tm, _), found) in queries.into_iter().zip(answers) {
-            for v in &values {
+            for v in values {
                 self.cache
-                    .entry((tref.clone(), col.clone(), v.clone()))
+                    .entry((tref.clone(), col.clone(), v))
                     .or_default();
             }
+            let index = self.index.entry(tref.clone()).or_default();
             for f in found {
-                let key = (tref.clone(), f.record.key_text());
-                let id = match self.index.get(&key) {
+                let key = f.record.key_text();
+                let id = match index.get(&key) {
                     Some(&id) => id,
                     None => {
                         let id = self.rows.len();
+                        index.insert(key, id);
                         self.rows.push(FetchedRow {
                             table: tref.clone(),
                             record: f.record,
                         });
-                        self.index.insert(key, id);
                         id
                     }
                 };
@@ -365,27 +374,27 @@ impl Walker<'_> {
     }
 
     /// Owner set of a row; `None` when it cannot be known (a parent was never fetched).
-    fn owners(&mut self, row: RowId, depth: usize) -> Option<BTreeSet<Identity>> {
-        if let Some(o) = self.owners_memo.get(&row) {
-            return o.clone();
+    /// Computed once per row and lent from the memo.
+    fn owners(&mut self, row: RowId, depth: usize) -> Option<&BTreeSet<Identity>> {
+        if !self.owners_memo.contains_key(&row) {
+            if depth > 16 {
+                return None;
+            }
+            let result = self.compute_owners(row, depth);
+            self.owners_memo.insert(row, result);
         }
-        if depth > 16 {
-            return None;
-        }
-        let result = self.compute_owners(row, depth);
-        self.owners_memo.insert(row, result.clone());
-        result
+        self.owners_memo.get(&row)?.as_ref()
     }
 
     fn compute_owners(&mut self, row: RowId, depth: usize) -> Option<BTreeSet<Identity>> {
-        let tref = self.rows[row].table.clone();
-        let map = self.map;
-        let tm = map.table(&tref)?;
+        let map: &'a DataMap = self.map;
+        let tm = map.table(&self.rows[row].table)?;
+        let tref = &tm.id;
         let mut set = BTreeSet::new();
         for c in &tm.columns {
             if let Some(role) = &c.identity
                 && self.key_types.contains(&role.kind)
-                && let Some(v) = self.value_key(&tref, &c.name, row)
+                && let Some(v) = self.stored_key(row, &c.name, role.normalizer)
             {
                 set.insert(Identity {
                     kind: role.kind.clone(),
@@ -396,51 +405,45 @@ impl Walker<'_> {
             if edge.kind != EdgeKind::OwnedBy {
                 continue;
             }
-            let Some(v) = self.rows[row].record.get(&c.name).as_text() else {
-                continue;
-            };
-            let target_role = self
+            let target_role = map
                 .table(&edge.target.table)
                 .and_then(|p| p.column(&edge.target.column))
-                .and_then(|pc| pc.identity.clone())
+                .and_then(|pc| pc.identity.as_ref())
                 .filter(|r| r.unique);
             if let Some(role) = target_role {
-                if let Some(n) = role.normalizer.normalize_stored(&v) {
+                if let Some(n) = self.stored_key(row, &c.name, role.normalizer) {
                     set.insert(Identity {
-                        kind: role.kind,
+                        kind: role.kind.clone(),
                         value: n,
                     });
                 }
                 continue;
             }
+            let Some(v) = self.rows[row].record.get(&c.name).as_text() else {
+                continue;
+            };
             let parents = self.rows_with(&edge.target.table, &edge.target.column, &v);
             if parents.is_empty() {
                 return None;
             }
             for p in parents {
-                set.extend(self.owners(p, depth + 1)?);
+                set.extend(self.owners(p, depth + 1)?.iter().cloned());
             }
         }
         // Rows others point to with `owns`: every pointing row is an owner.
-        let pointers: Vec<(TableRef, String, String)> = self
-            .map
-            .tables()
-            .flat_map(|s| {
-                s.columns
-                    .iter()
-                    .filter_map(|c| c.edge.as_ref().map(|e| (c, e)))
-                    .filter(|(_, e)| e.kind == EdgeKind::Owns && e.target.table == tref)
-                    .map(|(c, e)| (s.id.clone(), c.name.clone(), e.target.column.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for (src, src_col, tcol) in pointers {
-            let Some(v) = self.value_key(&tref, &tcol, row) else {
-                continue;
-            };
-            let co = self.cache.get(&(src, src_col, v))?.clone();
-            for r in co {
-                set.extend(self.owners(r, depth + 1)?);
+        for s in map.tables() {
+            for c in &s.columns {
+                let Some(e) = &c.edge else { continue };
+                if e.kind != EdgeKind::Owns || e.target.table != *tref {
+                    continue;
+                }
+                let Some(v) = self.value_key(tref, &e.target.column, row) else {
+                    continue;
+                };
+                let co = self.cache.get(&(s.id.clone(), c.name.clone(), v))?.clone();
+                for r in co {
+                    set.extend(self.owners(r, depth + 1)?.iter().cloned());
+                }
             }
         }
         Some(set)
