@@ -289,7 +289,7 @@ async fn three_workers_survive_a_kill_and_a_pause_with_every_effect_once() {
         .unwrap()
     };
     let mut workers: Vec<Child> = ["w0", "w1", "w2"].iter().map(|n| worker(n)).collect();
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = Instant::now() + Duration::from_secs(600);
     let mut control = sqlx::PgConnection::connect(&site.control).await.unwrap();
     // Kill one worker while it is in the middle of a batch, after some work is done.
     while fulfilled(&site) < 20 {
