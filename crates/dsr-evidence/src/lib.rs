@@ -93,6 +93,7 @@
 //! version history, names) and name the first bad object; [`show`] reads one checked chain.
 
 pub mod chain;
+pub mod conformance;
 pub mod entry;
 pub mod error;
 pub mod guard;

@@ -374,53 +374,7 @@ mod tests {
     async fn dir_sink_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let sink = DirSink::new(dir.path().join("bundle"));
-        let opts = PutOptions::default();
-        assert!(sink.list("").await.unwrap().is_empty());
-        assert!(sink.versions("").await.unwrap().is_empty());
-        sink.put_once("requests/q/000001.json", b"one", &opts)
-            .await
-            .unwrap();
-        sink.put_once("requests/q1/000001.json", b"other", &opts)
-            .await
-            .unwrap();
-        sink.put_once("runs/r1.json", b"{}", &opts).await.unwrap();
-        let again = sink.put_once("runs/r1.json", b"x", &opts).await;
-        assert!(matches!(again, Err(Error::Exists { name }) if name == "runs/r1.json"));
-        assert_eq!(sink.get("runs/r1.json").await.unwrap(), b"{}".to_vec());
-        assert_eq!(
-            sink.get("requests/q/000001.json").await.unwrap(),
-            b"one".to_vec()
-        );
-        assert!(matches!(
-            sink.get("runs/none.json").await,
-            Err(Error::NotFound { name }) if name == "runs/none.json"
-        ));
-        assert_eq!(
-            sink.list("").await.unwrap(),
-            vec![
-                "requests/q/000001.json",
-                "requests/q1/000001.json",
-                "runs/r1.json"
-            ]
-        );
-        assert_eq!(
-            sink.list("requests/q/").await.unwrap(),
-            vec!["requests/q/000001.json"]
-        );
-        assert_eq!(
-            sink.list("requests/q").await.unwrap(),
-            vec!["requests/q/000001.json", "requests/q1/000001.json"]
-        );
-        assert_eq!(sink.list("runs/").await.unwrap(), vec!["runs/r1.json"]);
-        assert!(sink.list("nowhere/").await.unwrap().is_empty());
-        assert!(matches!(
-            sink.put_once("../escape", b"x", &opts).await,
-            Err(Error::InvalidName { .. })
-        ));
-        assert!(matches!(
-            sink.list("../").await,
-            Err(Error::InvalidName { .. })
-        ));
+        crate::conformance::run(&sink).await;
         assert_eq!(
             sink.location(),
             dir.path().join("bundle").display().to_string()
