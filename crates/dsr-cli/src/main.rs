@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod lake;
 mod output;
 mod worker;
 
@@ -126,6 +127,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+    /// Parquet lake tools: find or erase the rows of listed subjects.
+    Lake {
+        #[command(subcommand)]
+        command: lake::LakeCommand,
     },
     /// Build a fresh SQLite estate, submit the sample requests, run the nightly job.
     Demo {
@@ -411,6 +417,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lake { command } => lake::run(command).await,
         Command::Demo {
             out,
             subjects,

@@ -72,11 +72,13 @@ impl ObjectsConnector {
                 request_id: g.request_id.clone(),
                 result: Ok(counts),
                 ledger: Ledger { deleted, masked: 0 },
+                rewrites: Vec::new(),
             },
             Err(e) => GroupOutcome {
                 request_id: g.request_id.clone(),
                 result: Err(e),
                 ledger: Ledger::default(),
+                rewrites: Vec::new(),
             },
         }
     }

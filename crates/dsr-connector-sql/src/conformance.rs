@@ -78,6 +78,7 @@ pub fn table(name: &str, key: &[&str], columns: Vec<ColumnMap>) -> TableMap {
         column_types: Default::default(),
         columns,
         objects: None,
+        lake: None,
     }
 }
 

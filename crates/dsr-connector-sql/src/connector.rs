@@ -571,6 +571,7 @@ impl SqlConnector {
                     request_id: g.request_id.clone(),
                     result,
                     ledger,
+                    rewrites: Vec::new(),
                 }
             })
             .collect())

@@ -106,6 +106,21 @@ pub struct GroupOutcome {
     pub result: Result<Vec<u64>, StoreError>,
     /// The request's ledger after this group committed (zero when it did not).
     pub ledger: Ledger,
+    /// Files a lake store replaced to remove this request's rows (empty for other stores).
+    pub rewrites: Vec<FileRewrite>,
+}
+
+/// One lake file replaced by a copy without some rows: what evidence records of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileRewrite {
+    /// Object name relative to the lake (file names, not subject data).
+    pub object: String,
+    /// SHA-256 of the old file.
+    pub old_sha256: String,
+    /// SHA-256 of the new file.
+    pub new_sha256: String,
+    /// Rows of this request removed from the file.
+    pub removed: u64,
 }
 
 /// Live description of one table.

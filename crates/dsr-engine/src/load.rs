@@ -158,13 +158,17 @@ pub async fn connect_each(map: &DataMap) -> Result<(Connectors, Vec<dsr_core::St
                     unreachable.push(e);
                 }
             },
-            other => {
-                return Err(Error::Store(dsr_core::StoreError {
-                    store: s.name.clone(),
-                    table: None,
-                    code: "unsupported".into(),
-                    message: format!("store kind {other:?} is not built yet"),
-                }));
+            StoreKind::Parquet => {
+                let opts = dsr_connector_parquet::LakeOptions::default();
+                match dsr_connector_parquet::ParquetConnector::open(s, opts).await {
+                    Ok(c) => {
+                        out.insert(s.name.clone(), Arc::new(c) as Arc<dyn Connector>);
+                    }
+                    Err(e) => {
+                        tracing::warn!(store = %s.name, code = %e.code, "store unreachable");
+                        unreachable.push(e);
+                    }
+                }
             }
         }
     }

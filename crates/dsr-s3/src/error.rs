@@ -73,6 +73,20 @@ impl Error {
         }
     }
 
+    /// The error of a failed SDK call `op` on `bucket`/`key` (status, code and the server's
+    /// message; never a body).
+    pub fn from_sdk<E>(
+        op: &'static str,
+        bucket: &str,
+        key: &str,
+        err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        Error::request(op, bucket, key, Failure::from_sdk(err))
+    }
+
     pub(crate) fn request(op: &'static str, bucket: &str, key: &str, failure: Failure) -> Self {
         Error::Request {
             op,

@@ -12,10 +12,10 @@ use crate::request::Identity;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
-struct Issues(Vec<ConfigIssue>);
+pub(super) struct Issues(Vec<ConfigIssue>);
 
 impl Issues {
-    fn add(&mut self, file: &str, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, file: &str, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigIssue {
             file: file.to_string(),
             key: key.into(),
@@ -593,21 +593,26 @@ fn store(
             issues.add(file, format!("{tkey}.key"), "key needs at least one column");
         }
         let objects = objects_template(file, &tkey, kind, &tf, &columns, issues);
+        let lake = super::lake::lake_table(file, &tkey, kind, &tf, &columns, issues);
         tables.push(TableMap {
             label: tf.label.clone().unwrap_or_else(|| tname.replace('_', " ")),
             id,
             erase: erase.unwrap_or(EraseAction::Retain(String::new())),
             key: tf.key.clone().unwrap_or_else(|| {
-                objects
-                    .as_ref()
-                    .map(|_| vec!["key".to_string()])
-                    .unwrap_or_default()
+                if objects.is_some() {
+                    vec!["key".to_string()]
+                } else if lake.is_some() {
+                    super::lake::default_key(&columns)
+                } else {
+                    Vec::new()
+                }
             }),
             client_column: tf.client_column.clone(),
             collected_at,
             column_types: BTreeMap::new(),
             columns,
             objects,
+            lake,
         });
     }
     // A wrong kind or url is reported above and the configuration is refused; the store stays

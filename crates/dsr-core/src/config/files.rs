@@ -154,6 +154,11 @@ pub struct TableFile {
     /// Such a "table" has the columns `key`, `size` and `content_type` plus that column.
     #[serde(default)]
     pub objects: Option<String>,
+    /// Parquet stores only: the table's files, as a glob relative to the lake URL
+    /// (`events/**/*.parquet`; `*` stays within one directory, `**` crosses them). Default
+    /// `**/*.parquet`. dsr's own objects under `_dsr/` never count.
+    #[serde(default)]
+    pub files: Option<String>,
     /// Mapped columns.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnFile>,
@@ -194,6 +199,11 @@ pub struct ColumnFile {
     /// Human name of the field in reports.
     #[serde(default)]
     pub label: Option<String>,
+    /// Parquet stores, identity columns only: the lake stores this column already normalised
+    /// (emails trimmed and lower-cased …), so dsr may skip row groups by min/max statistics and
+    /// bloom filters. Leave it off when unsure: matching stays correct, only slower.
+    #[serde(default)]
+    pub normalized: bool,
 }
 
 /// `disclosures.toml`: the chart of the privacy policy.

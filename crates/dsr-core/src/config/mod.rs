@@ -7,6 +7,7 @@
 
 mod build;
 pub mod files;
+mod lake;
 mod model;
 
 pub use build::interpolate;

@@ -158,6 +158,18 @@ pub struct TableMap {
     pub column_types: BTreeMap<String, String>,
     /// Objects stores: the key prefix template (`recordings/{customer_id}/`).
     pub objects: Option<ObjectsTemplate>,
+    /// Parquet stores: which files hold the table.
+    pub lake: Option<LakeTable>,
+}
+
+/// The files of a Parquet table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LakeTable {
+    /// Glob relative to the lake URL.
+    pub files: String,
+    /// Identity columns the lake stores already normalised (pruning by statistics and bloom
+    /// filters is safe on them).
+    pub normalized: Vec<String>,
 }
 
 /// Where a subject's objects are: `prefix` + the identity value + `suffix` (a key prefix).

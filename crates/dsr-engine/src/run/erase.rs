@@ -129,7 +129,12 @@ pub(super) async fn erase_all(
                                 w.affected.insert(*r, *n);
                             }
                             w.ledgers.insert(store.name.clone(), o.ledger);
-                            w.record("erase_outcome", json!({"store": store.name, "ok": true, "affected": counts.iter().sum::<u64>(), "ledger": {"deleted": o.ledger.deleted, "masked": o.ledger.masked}})).await?;
+                            let mut entry = json!({"store": store.name, "ok": true, "affected": counts.iter().sum::<u64>(), "ledger": {"deleted": o.ledger.deleted, "masked": o.ledger.masked}});
+                            if !o.rewrites.is_empty() {
+                                // Lake files replaced: object names, old/new hashes, rows removed.
+                                entry["files"] = json!(o.rewrites);
+                            }
+                            w.record("erase_outcome", entry).await?;
                             // Proof: re-query the deleted keys.
                             let mut by_table: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
                             for r in &rows_of_group[gi] {
