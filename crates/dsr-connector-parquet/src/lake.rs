@@ -155,6 +155,18 @@ impl Lake {
         Ok(Lake { root, opts })
     }
 
+    /// Opens the `s3://` lake `url` with an SDK client already configured (tests, callers
+    /// that share a client).
+    pub fn open_s3(
+        url: &str,
+        opts: LakeOptions,
+        client: aws_sdk_s3::Client,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Lake, Error> {
+        let root = crate::location::open_s3(url, &opts.s3, client, sdk)?;
+        Ok(Lake { root, opts })
+    }
+
     /// The lake's root.
     pub fn root(&self) -> &LakeRoot {
         &self.root

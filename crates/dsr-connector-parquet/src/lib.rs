@@ -30,12 +30,13 @@ mod reader;
 pub mod replace;
 pub mod rewrite;
 pub mod scan;
+pub mod testing;
 mod values;
 
 pub use connector::ParquetConnector;
 pub use error::Error;
 pub use lake::{EraseSummary, FileChange, FileFailure, FindSummary, Lake, LakeOptions, LakeRow};
-pub use location::{LakeLocation, LakeRoot, open_root};
+pub use location::{LakeLocation, LakeObject, LakeRoot, open_root, open_s3};
 pub use matcher::{KeySet, Matcher, RowTest, Targets};
 pub use reader::LakeReader;
 pub use values::{Columns, leaf_paths};

@@ -57,49 +57,13 @@ fn install_tls_provider() {
 /// from the AWS environment) or a directory path (`file://` optional), which must exist.
 pub async fn open_root(url: &str, s3: &dsr_s3::S3Options) -> Result<LakeRoot, Error> {
     if url.starts_with("s3://") {
-        install_tls_provider();
-        let parsed = dsr_s3::S3Url::parse(url).map_err(|e| Error::Config {
-            lake: url.into(),
-            reason: e.to_string(),
-        })?;
-        let client = dsr_s3::client(s3).await.map_err(|e| Error::Config {
-            lake: url.into(),
-            reason: e.to_string(),
-        })?;
-        let cfg = client.config();
-        let region = cfg
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "us-east-1".into());
-        let endpoint = s3
-            .endpoint
-            .clone()
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-            .filter(|e| !e.is_empty());
-        let mut b = object_store::aws::AmazonS3Builder::from_env()
-            .with_bucket_name(parsed.bucket())
-            .with_region(region)
-            .with_virtual_hosted_style_request(!s3.path_style);
-        if let Some(ep) = endpoint {
-            b = b
-                .with_allow_http(ep.starts_with("http://"))
-                .with_endpoint(ep);
-        }
-        let store = b.build().map_err(|e| Error::Config {
-            lake: url.into(),
-            reason: e.to_string(),
-        })?;
-        let prefix = Path::from(parsed.prefix().trim_end_matches('/'));
-        return Ok(LakeRoot {
-            url: url.into(),
-            store: Arc::new(store),
-            prefix,
-            location: LakeLocation::S3 {
-                url: parsed,
-                client,
-            },
-        });
+        let (client, sdk) = dsr_s3::client_with_config(s3)
+            .await
+            .map_err(|e| Error::Config {
+                lake: url.into(),
+                reason: e.to_string(),
+            })?;
+        return open_s3(url, s3, client, &sdk);
     }
     let dir = PathBuf::from(url.strip_prefix("file://").unwrap_or(url));
     if !dir.is_dir() {
@@ -119,6 +83,82 @@ pub async fn open_root(url: &str, s3: &dsr_s3::S3Options) -> Result<LakeRoot, Er
         prefix: Path::from(""),
         location: LakeLocation::Dir(dir),
     })
+}
+
+/// Opens the `s3://bucket/prefix` lake `url` with `client` and its SDK configuration, whose
+/// credentials provider, region and endpoint object_store uses too, so both resolve them the
+/// same way (`s3.endpoint` still overrides).
+pub fn open_s3(
+    url: &str,
+    s3: &dsr_s3::S3Options,
+    client: aws_sdk_s3::Client,
+    sdk: &aws_config::SdkConfig,
+) -> Result<LakeRoot, Error> {
+    install_tls_provider();
+    let config_error = |reason: String| Error::Config {
+        lake: url.into(),
+        reason,
+    };
+    let parsed = dsr_s3::S3Url::parse(url).map_err(|e| config_error(e.to_string()))?;
+    let region = sdk
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    let endpoint = s3
+        .endpoint
+        .clone()
+        .or_else(|| sdk.endpoint_url().map(str::to_owned))
+        .filter(|e| !e.is_empty());
+    let credentials = sdk
+        .credentials_provider()
+        .ok_or_else(|| config_error("no AWS credentials are configured".into()))?;
+    let mut b = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(parsed.bucket())
+        .with_region(region)
+        .with_credentials(Arc::new(SdkCredentials(credentials)))
+        .with_virtual_hosted_style_request(!s3.path_style);
+    if let Some(ep) = endpoint {
+        b = b
+            .with_allow_http(ep.starts_with("http://"))
+            .with_endpoint(ep);
+    }
+    let store = b.build().map_err(|e| config_error(e.to_string()))?;
+    let prefix = Path::from(parsed.prefix().trim_end_matches('/'));
+    Ok(LakeRoot {
+        url: url.into(),
+        store: Arc::new(store),
+        prefix,
+        location: LakeLocation::S3 {
+            url: parsed,
+            client,
+        },
+    })
+}
+
+/// object_store credentials from the AWS SDK's provider chain.
+#[derive(Debug)]
+struct SdkCredentials(aws_sdk_s3::config::SharedCredentialsProvider);
+
+#[async_trait::async_trait]
+impl object_store::CredentialProvider for SdkCredentials {
+    type Credential = object_store::aws::AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<Self::Credential>> {
+        use aws_sdk_s3::config::ProvideCredentials;
+        let c = self
+            .0
+            .provide_credentials()
+            .await
+            .map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })?;
+        Ok(Arc::new(object_store::aws::AwsCredential {
+            key_id: c.access_key_id().to_owned(),
+            secret_key: c.secret_access_key().to_owned(),
+            token: c.session_token().map(str::to_owned),
+        }))
+    }
 }
 
 impl LakeRoot {

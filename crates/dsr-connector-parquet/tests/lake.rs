@@ -2,10 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod common;
-
-use common::*;
 use dsr_connector_parquet::scan::Selection;
+use dsr_connector_parquet::testing::*;
 use dsr_connector_parquet::{Columns, Lake, LakeOptions, Matcher};
 use dsr_core::identity::Normalizer;
 use dsr_core::value::Value;
@@ -38,7 +36,7 @@ async fn lake(dir: &std::path::Path) -> Lake {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn find_returns_every_row_of_the_batch_with_nested_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let rows = three_files(dir.path(), false);
+    let rows = three_files(dir.path(), false).unwrap();
     // Variants of subject 7's email that must match case-insensitively and trimmed.
     write_file(
         &dir.path().join("events/extra.parquet"),
@@ -48,7 +46,8 @@ async fn find_returns_every_row_of_the_batch_with_nested_columns() {
         ],
         100,
         false,
-    );
+    )
+    .unwrap();
     let l = lake(dir.path()).await;
     let found = l
         .find(
@@ -88,7 +87,7 @@ async fn find_returns_every_row_of_the_batch_with_nested_columns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_struct_rendered_whole_withholds_its_sensitive_field() {
     let dir = tempfile::tempdir().unwrap();
-    three_files(dir.path(), false);
+    three_files(dir.path(), false).unwrap();
     let l = lake(dir.path()).await;
     let sel = Selection {
         columns: Columns::Paths(vec!["id".into(), "address".into()]),
@@ -117,7 +116,7 @@ async fn a_struct_rendered_whole_withholds_its_sensitive_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bloom_filters_and_statistics_skip_row_groups_of_normalised_columns() {
     let dir = tempfile::tempdir().unwrap();
-    three_files(dir.path(), true);
+    three_files(dir.path(), true).unwrap();
     let l = lake(dir.path()).await;
     let normalized = l
         .find(
@@ -157,19 +156,20 @@ async fn bloom_filters_and_statistics_skip_row_groups_of_normalised_columns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erase_rewrites_only_files_with_matches_and_keeps_everyone_else() {
     let dir = tempfile::tempdir().unwrap();
-    let rows = three_files(dir.path(), true);
+    let rows = three_files(dir.path(), true).unwrap();
     // A file without the subject must stay byte for byte.
     write_file(
         &dir.path().join("events/other.parquet"),
         &[row(5000, "zed@example.com")],
         10,
         true,
-    );
+    )
+    .unwrap();
     let untouched = std::fs::read(dir.path().join("events/other.parquet")).unwrap();
     let l = lake(dir.path()).await;
     let subject = "user7@example.com";
     let before: Vec<(i64, String)> = (0..3)
-        .flat_map(|f| read_ids(&dir.path().join(format!("events/part-{f}.parquet"))))
+        .flat_map(|f| read_ids(&dir.path().join(format!("events/part-{f}.parquet"))).unwrap())
         .collect();
     let out = l
         .erase("events/*.parquet", email_matcher(&[subject], true), false)
@@ -193,7 +193,7 @@ async fn erase_rewrites_only_files_with_matches_and_keeps_everyone_else() {
         untouched
     );
     let after: Vec<(i64, String)> = (0..3)
-        .flat_map(|f| read_ids(&dir.path().join(format!("events/part-{f}.parquet"))))
+        .flat_map(|f| read_ids(&dir.path().join(format!("events/part-{f}.parquet"))).unwrap())
         .collect();
     let kept: Vec<(i64, String)> = before.into_iter().filter(|(_, e)| e != subject).collect();
     assert_eq!(after, kept, "every other row is kept, in order");
@@ -249,7 +249,7 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    three_files(dir.path(), false);
+    three_files(dir.path(), false).unwrap();
     let before = std::fs::read(dir.path().join("events/part-1.parquet")).unwrap();
     let l = lake(dir.path()).await;
     let out = l
@@ -275,7 +275,7 @@ async fn dry_run_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreadable_files_are_named_and_the_others_proceed() {
     let dir = tempfile::tempdir().unwrap();
-    three_files(dir.path(), false);
+    three_files(dir.path(), false).unwrap();
     let events = dir.path().join("events");
     std::fs::write(events.join("notes.parquet"), b"this is not parquet at all").unwrap();
     let whole = std::fs::read(events.join("part-2.parquet")).unwrap();

@@ -31,6 +31,14 @@ pub struct S3Options {
 /// Fails if an endpoint override is not an `http://` or `https://` URL, or if no region is
 /// configured anywhere. Credentials are resolved lazily, on the first request.
 pub async fn client(opts: &S3Options) -> Result<Client, Error> {
+    Ok(build_client(opts, None).await?.0)
+}
+
+/// [`client`], with the resolved SDK configuration (credentials provider, region, endpoint)
+/// for other S3 libraries that should resolve them the same way.
+pub async fn client_with_config(
+    opts: &S3Options,
+) -> Result<(Client, aws_config::SdkConfig), Error> {
     build_client(opts, None).await
 }
 
@@ -38,7 +46,7 @@ pub async fn client(opts: &S3Options) -> Result<Client, Error> {
 pub(crate) async fn build_client(
     opts: &S3Options,
     credentials: Option<Credentials>,
-) -> Result<Client, Error> {
+) -> Result<(Client, aws_config::SdkConfig), Error> {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
@@ -67,7 +75,7 @@ pub(crate) async fn build_client(
     let conf = aws_sdk_s3::config::Builder::from(&sdk)
         .force_path_style(opts.path_style)
         .build();
-    Ok(Client::from_conf(conf))
+    Ok((Client::from_conf(conf), sdk))
 }
 
 fn check_endpoint(endpoint: &str) -> Result<(), Error> {
@@ -108,7 +116,8 @@ mod tests {
         };
         let c = build_client(&opts, Some(Credentials::new("k", "s", None, None, "test")))
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         let conf = c.config();
         assert_eq!(conf.region().map(|r| r.as_ref()), Some("eu-west-3"));
         // Path-style: the bucket is in the path of the endpoint, not in the host name.

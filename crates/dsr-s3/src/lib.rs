@@ -28,7 +28,7 @@ pub mod url;
 
 pub use bucket::create_bucket;
 pub(crate) use client::build_client;
-pub use client::{S3Options, client};
+pub use client::{S3Options, client, client_with_config};
 pub use delivery::{presign_get, put_private};
 pub use error::Error;
 pub use objects::{ObjectInfo, delete_all_versions, list_objects};

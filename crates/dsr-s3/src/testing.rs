@@ -89,6 +89,11 @@ pub fn endpoint() -> Result<String, Error> {
 
 /// A client of the test server.
 pub async fn client() -> Result<Client, Error> {
+    Ok(client_with_config().await?.0)
+}
+
+/// [`client`] with its SDK configuration (credentials, region, endpoint).
+pub async fn client_with_config() -> Result<(Client, aws_config::SdkConfig), Error> {
     let opts = S3Options {
         endpoint: Some(endpoint()?),
         region: Some("us-east-1".to_owned()),
