@@ -12,7 +12,9 @@ use arrow_array::{Array, ArrayRef, RecordBatch, cast::AsArray, types};
 use arrow_schema::DataType;
 use dsr_core::identity::Normalizer;
 use dsr_core::value::Value;
-use std::collections::HashMap;
+/// Hash maps of the hot loops: foldhash is several times faster than SipHash on short keys,
+/// and these keys are not attacker-chosen bucket counts (a batch's own values).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Exact values a row group must contain for any row to match.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +58,8 @@ impl Matcher {
         values: &[String],
         stored_normalized: bool,
     ) -> Matcher {
-        let mut ids = HashMap::with_capacity(values.len());
-        let mut ints = HashMap::new();
+        let mut ids = HashMap::with_capacity_and_hasher(values.len(), Default::default());
+        let mut ints = HashMap::default();
         let mut kept = Vec::with_capacity(values.len());
         for v in values {
             if ids.contains_key(v) {
@@ -105,6 +107,10 @@ impl Matcher {
     /// The target a stored text matches, normalising it like the identity type does; the
     /// ASCII cases of the common normalisers avoid allocating per row.
     fn lookup_text(&self, raw: &str, buf: &mut String) -> Option<u32> {
+        if self.targets.is_some() {
+            // The lake stores the column normalised: compare as stored.
+            return self.ids.get(raw).copied();
+        }
         let ascii_lower = matches!(
             self.normalizer,
             Normalizer::Email | Normalizer::CaseInsensitive
@@ -240,8 +246,8 @@ fn joined(values: &[Value]) -> String {
 impl KeySet {
     /// Keys over `columns`; the first owner of a key keeps it.
     pub fn new(columns: &[String], keys: impl IntoIterator<Item = (u32, Vec<Value>)>) -> KeySet {
-        let mut by_text = HashMap::new();
-        let mut ints = HashMap::new();
+        let mut by_text = HashMap::default();
+        let mut ints = HashMap::default();
         let mut all_int = true;
         for (owner, key) in keys {
             if key.len() != columns.len() {
