@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok; 1 a command failed (one-line error on stderr); 2 bad usage (clap).
 
 mod bench;
+mod bench_lake;
 mod demo;
 mod lake;
 mod output;
@@ -163,6 +164,8 @@ enum Command {
 enum FixturesCommand {
     /// Generate the SQL benchmark estate: PostgreSQL customers + orders, MariaDB contacts.
     Sql(SqlEstate),
+    /// Generate a Parquet data lake (zstd, bloom filter on email) and its subject lists.
+    Lake(bench_lake::LakeFixtures),
 }
 
 #[derive(Subcommand)]
@@ -175,6 +178,9 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// `dsr lake` find and erase over the 1-file and 100-file lakes versus DuckDB (exits 1 on
+    /// any mismatch or failed cell; missed targets are only flagged).
+    Lake(bench_lake::LakeBench),
 }
 
 #[derive(clap::Args)]
@@ -405,6 +411,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Fixtures {
+            command: FixturesCommand::Lake(l),
+        } => {
+            bench_lake::fixtures_lake(&l).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command: BenchCommand::Lake(b),
+        } => bench_lake::bench_lake(&b),
         Command::Bench {
             command: BenchCommand::Sql { estate, json },
         } => {

@@ -7,10 +7,14 @@
 //! * [`recordings()`] returns the call recordings of the `recordings` objects store.
 //! * [`requests()`] returns the sample requests of `fixtures/requests/`, dated relative to `now`.
 //!
-//! No IO happens here: the CLI executes the SQL and writes the files. Everything is a pure
-//! function of its arguments, so a test can rebuild exactly what the demo loaded.
+//! * [`lake::generate`] writes a synthetic Parquet data lake to any object store.
+//!
+//! Apart from [`lake::generate`], no IO happens here: the CLI executes the SQL and writes the
+//! files. Everything is a pure function of its arguments, so a test can rebuild exactly what
+//! the demo loaded (and the lake generator writes the same bytes for the same spec).
 
 pub mod estate;
+pub mod lake;
 pub mod luhn;
 pub mod minimal;
 pub mod recordings;
@@ -39,3 +43,7 @@ pub fn sample_now() -> DateTime<Utc> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod lake_tests;
