@@ -78,7 +78,17 @@ impl Env {
             std::fs::create_dir_all(p.parent().expect("parent")).expect("recordings dir");
             std::fs::write(p, bytes).expect("recording");
         }
+        for (name, bytes) in dsr_fixtures::web_events(filler).expect("demo lake") {
+            let p = env.lake().join(name);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("lake dir");
+            std::fs::write(p, bytes).expect("lake file");
+        }
         env
+    }
+
+    /// The analytics lake (the `analytics` Parquet store).
+    pub fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
     }
 
     /// The call recordings (the `recordings` objects store).
@@ -125,6 +135,7 @@ impl Env {
             .env("DSR_EVIDENCE_URL", self.evidence())
             .env("DSR_DELIVERY_URL", self.reports())
             .env("DSR_RECORDINGS_URL", self.recordings())
+            .env("DSR_LAKE_URL", self.lake())
             .env("DSR_HASH_KEY", "test-hash-key-0123456789abcdef")
             .env("NO_COLOR", "1")
             .env_remove("DSR_LOG")

@@ -56,7 +56,8 @@ pub async fn demo(
     // Evidence, reports and recordings: directories under `out`, or fresh prefixes in local
     // S3 buckets (the evidence bucket with Object Lock).
     let stamp = now.format("%Y%m%dT%H%M%S").to_string();
-    let (evidence, delivery, recordings) = if s3 {
+    let lake_files = dsr_fixtures::web_events(subjects).context("building the demo lake")?;
+    let (evidence, delivery, recordings, lake) = if s3 {
         let client = dsr_s3::client(&dsr_s3::S3Options {
             path_style: true,
             ..Default::default()
@@ -67,6 +68,7 @@ pub async fn demo(
             ("dsr-demo-evidence", true),
             ("dsr-demo-reports", false),
             ("dsr-demo-recordings", false),
+            ("dsr-demo-lake", false),
         ] {
             if let Err(e) = dsr_s3::create_bucket(&client, bucket, lock).await
                 && !matches!(
@@ -81,10 +83,22 @@ pub async fn demo(
         for (key, bytes) in dsr_fixtures::recordings(subjects) {
             dsr_s3::put_private(&client, &recordings, &key, bytes, "audio/wav").await?;
         }
+        let lake = dsr_s3::S3Url::parse(&format!("s3://dsr-demo-lake/{stamp}"))?;
+        for (key, bytes) in lake_files {
+            dsr_s3::put_private(
+                &client,
+                &lake,
+                &key,
+                bytes,
+                "application/vnd.apache.parquet",
+            )
+            .await?;
+        }
         (
             format!("s3://dsr-demo-evidence/{stamp}"),
             format!("s3://dsr-demo-reports/{stamp}"),
             recordings.to_string(),
+            lake.to_string(),
         )
     } else {
         let dir = out.join("recordings");
@@ -96,14 +110,24 @@ pub async fn demo(
             std::fs::write(&p, bytes)?;
         }
         std::fs::create_dir_all(&dir)?;
+        let lake = out.join("lake");
+        for (name, bytes) in lake_files {
+            let p = lake.join(&name);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, bytes)?;
+        }
         (
             out.join("evidence").display().to_string(),
             out.join("reports").display().to_string(),
             dir.display().to_string(),
+            lake.display().to_string(),
         )
     };
     let vars: Vec<(&str, String)> = vec![
         ("DSR_RECORDINGS_URL", recordings),
+        ("DSR_LAKE_URL", lake),
         ("DSR_CRM_URL", crm.clone()),
         ("DSR_SUPPORT_URL", support.clone()),
         (

@@ -5,6 +5,7 @@
 //!   transaction. Special subjects (ids below 100, described in [`subjects`]) exercise each
 //!   rule of the pipeline; seeded filler customers (ids from 1000) give it volume.
 //! * [`recordings()`] returns the call recordings of the `recordings` objects store.
+//! * [`web_events()`] returns the Parquet files of the `analytics` lake.
 //! * [`requests()`] returns the sample requests of `fixtures/requests/`, dated relative to `now`.
 //!
 //! * [`lake::generate`] writes a synthetic Parquet data lake to any object store.
@@ -21,10 +22,12 @@ pub mod recordings;
 pub mod requests;
 pub mod sql;
 pub mod subjects;
+pub mod web_events;
 
 pub use estate::{Estate, Flavor, estate, estate_for};
 pub use recordings::recordings;
 pub use requests::requests;
+pub use web_events::web_events;
 
 use chrono::{DateTime, Utc};
 
