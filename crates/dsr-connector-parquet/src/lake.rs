@@ -304,7 +304,7 @@ impl Lake {
         let mut source = replace::fetch(&self.root, obj).await?;
         let (path, object) = (source.path.clone(), obj.name.clone());
         let plan = blocking(&obj.name, move || {
-            let f = std::fs::File::open(&path).map_err(|e| Error::io(&object, "open", e))?;
+            let f = crate::LocalFile::open(&path).map_err(|e| Error::io(&object, "open", e))?;
             rewrite::plan(&f, &object, test.as_ref(), threads)
         })
         .await?;
@@ -334,7 +334,7 @@ impl Lake {
         let (staged, _guard) = replace::staging_path(&self.root, &obj.name)?;
         let (src, dst, object) = (source.path.clone(), staged.clone(), obj.name.clone());
         let written = blocking(&obj.name, move || {
-            let s = std::fs::File::open(&src).map_err(|e| Error::io(&object, "open", e))?;
+            let s = crate::LocalFile::open(&src).map_err(|e| Error::io(&object, "open", e))?;
             let d = std::fs::File::create(&dst).map_err(|e| Error::io(&object, "stage", e))?;
             let w = rewrite::write(&s, &object, &plan, d, threads)?;
             let sha = replace::sha256_file(&dst).map_err(|e| Error::io(&object, "stage", e))?;

@@ -24,6 +24,7 @@
 mod connector;
 mod error;
 mod lake;
+mod local;
 mod location;
 mod matcher;
 mod reader;
@@ -36,6 +37,7 @@ mod values;
 pub use connector::ParquetConnector;
 pub use error::Error;
 pub use lake::{EraseSummary, FileChange, FileFailure, FindSummary, Lake, LakeOptions, LakeRow};
+pub use local::LocalFile;
 pub use location::{LakeLocation, LakeObject, LakeRoot, open_root, open_s3};
 pub use matcher::{KeySet, Matcher, RowTest, Targets};
 pub use reader::LakeReader;

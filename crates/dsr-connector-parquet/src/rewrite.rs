@@ -11,6 +11,7 @@
 //! the file.
 
 use crate::Error;
+use crate::local::LocalFile;
 use crate::matcher::{RowTest, Targets};
 use crate::scan::leaves_of;
 use arrow_array::{BooleanArray, RecordBatch};
@@ -128,7 +129,7 @@ pub(crate) fn bloom_may_contain(bloom: &Sbbf, physical: PhysicalType, targets: &
 }
 
 /// Reads the footer (with page indexes where present) of a local file.
-pub fn footer(file: &File, object: &str) -> Result<ArrowReaderMetadata, Error> {
+pub fn footer(file: &LocalFile, object: &str) -> Result<ArrowReaderMetadata, Error> {
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     ArrowReaderMetadata::load(file, options).map_err(perr(object))
 }
@@ -139,7 +140,7 @@ type GroupRemovals = (usize, Vec<(usize, u32)>);
 /// Which rows of `file` the test removes; `None` when none. Row groups are tested on up to
 /// `threads` threads.
 pub fn plan(
-    file: &File,
+    file: &LocalFile,
     object: &str,
     test: &dyn RowTest,
     threads: usize,
@@ -178,7 +179,7 @@ pub fn plan(
                             }
                         }
                         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                            file.try_clone().map_err(|e| Error::io(object, "open", e))?,
+                            file.clone(),
                             meta.clone(),
                         )
                         .with_projection(mask.clone())
@@ -280,7 +281,7 @@ fn properties(meta: &ArrowReaderMetadata) -> Arc<WriterProperties> {
 /// Writes the new file to `dst` per `plan`, re-encoding columns on up to `threads` threads,
 /// and checks its row count.
 pub fn write(
-    src: &File,
+    src: &LocalFile,
     object: &str,
     plan: &Plan,
     dst: File,
@@ -331,14 +332,11 @@ pub fn write(
             written.rewritten += 1;
             continue;
         }
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            src.try_clone().map_err(|e| Error::io(object, "open", e))?,
-            meta.clone(),
-        )
-        .with_row_groups(vec![rg])
-        .with_batch_size(total.max(1))
-        .build()
-        .map_err(perr(object))?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(src.clone(), meta.clone())
+            .with_row_groups(vec![rg])
+            .with_batch_size(total.max(1))
+            .build()
+            .map_err(perr(object))?;
         let mut writers = factory.create_column_writers(rg).map_err(werr(object))?;
         let mut offset = 0;
         for batch in reader {

@@ -362,3 +362,22 @@ async fn a_bad_glob_or_missing_lake_is_a_clear_error() {
     let e = l.list("events/[").await.unwrap_err();
     assert!(e.to_string().contains("glob"), "{e}");
 }
+
+#[test]
+fn planning_on_many_threads_reads_every_row_group_correctly() {
+    // Regression: threads sharing one file offset read page headers at wrong places.
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Row> = (0..5000)
+        .map(|i| row(i, &format!("user{}@example.com", i % 50)))
+        .collect();
+    let path = dir.path().join("many.parquet");
+    write_file(&path, &rows, 50, true).unwrap();
+    let file = dsr_connector_parquet::LocalFile::open(&path).unwrap();
+    let m = email_matcher(&["user7@example.com", "user9@example.com"], false);
+    for _ in 0..20 {
+        let plan = dsr_connector_parquet::rewrite::plan(&file, "many.parquet", m.as_ref(), 4)
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.removed(), 200);
+    }
+}
