@@ -199,17 +199,7 @@ fn run_dsr(
     let stats = scratch.join(format!("dsr-{}-{run}.json", op.name()));
     let _ = std::fs::remove_file(&stats);
     let copy = scratch.join("dsr-lake");
-    let target = match op {
-        Op::Find => lake.to_path_buf(),
-        Op::Erase => {
-            fresh_copy(lake, &copy).map_err(|e| format!("{e:#}"))?;
-            copy.clone()
-        }
-    };
-    let before = (op == Op::Erase)
-        .then(|| snapshot(&target))
-        .transpose()
-        .map_err(|e| format!("{e:#}"))?;
+    let (target, before) = target_for(op, lake, &copy)?;
     let out = Command::new(exe)
         .arg("lake")
         .arg(op.name())
@@ -276,17 +266,7 @@ fn run_duckdb(
     scratch: &Path,
 ) -> Result<Side, String> {
     let copy = scratch.join("duckdb-lake");
-    let target = match op {
-        Op::Find => lake.to_path_buf(),
-        Op::Erase => {
-            fresh_copy(lake, &copy).map_err(|e| format!("{e:#}"))?;
-            copy.clone()
-        }
-    };
-    let before = (op == Op::Erase)
-        .then(|| snapshot(&target))
-        .transpose()
-        .map_err(|e| format!("{e:#}"))?;
+    let (target, before) = target_for(op, lake, &copy)?;
     let out = Command::new(python)
         .arg(script)
         .arg(op.name())
@@ -363,6 +343,23 @@ fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// `dst` replaced by a copy of the regular files of `src` (not timed).
+/// Where an operation runs: the lake itself for a find; for an erase a fresh copy at `copy`,
+/// with a snapshot of it taken before.
+fn target_for(op: Op, lake: &Path, copy: &Path) -> Result<(PathBuf, Option<Snapshot>), String> {
+    let target = match op {
+        Op::Find => lake.to_path_buf(),
+        Op::Erase => {
+            fresh_copy(lake, copy).map_err(|e| format!("{e:#}"))?;
+            copy.to_path_buf()
+        }
+    };
+    let before = (op == Op::Erase)
+        .then(|| snapshot(&target))
+        .transpose()
+        .map_err(|e| format!("{e:#}"))?;
+    Ok((target, before))
+}
+
 fn fresh_copy(src: &Path, dst: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(dst);
     std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;

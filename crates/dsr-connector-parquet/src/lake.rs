@@ -216,7 +216,8 @@ impl Lake {
                     (obj.name, r)
                 }
             }))
-            .buffered(opts.threads.max(1))
+            // Footers are I/O: open several files per core; decoding is bounded by `limits`.
+            .buffered(opts.threads.max(1) * 8)
             .collect()
             .await;
         let mut scans = Vec::new();

@@ -31,6 +31,11 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::sync::Arc;
 
+/// Rows decoded, filtered and fed to the column writers at a time when a row group is
+/// re-encoded: memory holds one such batch plus the row group's encoded pages, not the whole
+/// decoded row group.
+const REWRITE_BATCH_ROWS: usize = 16_384;
+
 /// Which rows of a file go.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -192,15 +197,9 @@ pub fn plan(
                         let mut hits = Vec::new();
                         for batch in reader {
                             let batch = batch.map_err(|e| Error::parquet(object, e))?;
-                            hits.clear();
-                            test.test(&batch, &mut hits)
-                                .map_err(|reason| Error::Unsupported {
-                                    object: object.to_owned(),
-                                    column: test.columns().join(","),
-                                    data_type: reason,
-                                })?;
-                            rows.extend(hits.iter().map(|(r, t)| (base + r, *t)));
-                            base += batch.num_rows();
+                            base += crate::scan::test_batch(
+                                test, object, &batch, base, &mut hits, &mut rows,
+                            )?;
                         }
                         if !rows.is_empty() {
                             mine.push((rg, rows));
@@ -334,7 +333,7 @@ pub fn write(
         }
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(src.clone(), meta.clone())
             .with_row_groups(vec![rg])
-            .with_batch_size(total.max(1))
+            .with_batch_size(REWRITE_BATCH_ROWS)
             .build()
             .map_err(perr(object))?;
         let mut writers = factory.create_column_writers(rg).map_err(werr(object))?;

@@ -87,10 +87,12 @@ pub(crate) struct OpenFile {
     pub(crate) meta: ArrowReaderMetadata,
 }
 
-/// Opens an object and reads its footer (and page index where present).
+/// Opens an object and reads its footer.
 pub(crate) async fn open_file(root: &LakeRoot, obj: &LakeObject) -> Result<OpenFile, Error> {
     let mut reader = LakeReader::new(root.store.clone(), root.path(&obj.name), obj.size);
-    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    // Row groups are pruned by their chunk statistics and bloom filters; the page index would
+    // cost another read per file and is not used by a find.
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Skip);
     let meta = ArrowReaderMetadata::load_async(&mut reader, options)
         .await
         .map_err(|e| Error::parquet(&obj.name, e))?;
@@ -178,17 +180,31 @@ pub(crate) async fn test_row_group(
         .await
         .map_err(|e| Error::parquet(object, e))?
     {
-        hits.clear();
-        test.test(&batch, &mut hits)
-            .map_err(|reason| Error::Unsupported {
-                object: object.to_owned(),
-                column: test.columns().join(","),
-                data_type: reason,
-            })?;
-        out.extend(hits.iter().map(|(r, t)| (base + r, *t)));
-        base += batch.num_rows();
+        base += test_batch(test, object, &batch, base, &mut hits, &mut out)?;
     }
     Ok(out)
+}
+
+/// Tests one batch of a row group whose first row is row `base` of the group, appending
+/// `(row in group, target)` to `out` (`scratch` is reused between batches); returns the
+/// batch's row count.
+pub(crate) fn test_batch(
+    test: &dyn RowTest,
+    object: &str,
+    batch: &RecordBatch,
+    base: usize,
+    scratch: &mut Vec<(usize, u32)>,
+    out: &mut Vec<(usize, u32)>,
+) -> Result<usize, Error> {
+    scratch.clear();
+    test.test(batch, scratch)
+        .map_err(|reason| Error::Unsupported {
+            object: object.to_owned(),
+            column: test.columns().join(","),
+            data_type: reason,
+        })?;
+    out.extend(scratch.iter().map(|(r, t)| (base + r, *t)));
+    Ok(batch.num_rows())
 }
 
 /// Decodes the selected columns of the given rows of row group `rg`.
@@ -375,11 +391,14 @@ async fn row_group_job(
 /// Matching rows of a row group and their selected values.
 type RowGroupHits = (Vec<(usize, u32)>, Vec<BTreeMap<String, Value>>);
 
-/// Shared limits of a scan: the memory budget in KiB permits.
+/// Shared limits of a scan over all its files: the memory budget (in KiB permits) and the
+/// row groups decoded at once (`threads`), so files can be opened many at a time (their
+/// footers are I/O) while decoding stays within the cores and the budget.
 #[derive(Debug)]
 pub struct Limits {
     budget_kib: u32,
     memory: Arc<Semaphore>,
+    cpu: Arc<Semaphore>,
 }
 
 impl Limits {
@@ -389,14 +408,23 @@ impl Limits {
         Limits {
             budget_kib,
             memory: Arc::new(Semaphore::new(budget_kib as usize)),
+            cpu: Arc::new(Semaphore::new(opts.threads.max(1))),
         }
     }
 
     /// Waits for `bytes` of the budget (a task larger than the whole budget takes all of it).
-    async fn acquire(&self, bytes: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    async fn acquire(&self, bytes: usize) -> Permits {
         let kib = u32::try_from(bytes >> 10)
             .unwrap_or(u32::MAX)
             .clamp(1, self.budget_kib);
-        self.memory.clone().acquire_many_owned(kib).await.ok()
+        let memory = self.memory.clone().acquire_many_owned(kib).await.ok();
+        let cpu = self.cpu.clone().acquire_owned().await.ok();
+        (memory, cpu)
     }
 }
+
+/// Memory and CPU permits of one row-group task, released when it ends.
+type Permits = (
+    Option<tokio::sync::OwnedSemaphorePermit>,
+    Option<tokio::sync::OwnedSemaphorePermit>,
+);
