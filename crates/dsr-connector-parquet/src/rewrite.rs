@@ -331,22 +331,25 @@ pub fn write(
             written.rewritten += 1;
             continue;
         }
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(src.clone(), meta.clone())
-            .with_row_groups(vec![rg])
-            .with_batch_size(REWRITE_BATCH_ROWS)
-            .build()
-            .map_err(perr(object))?;
         let mut writers = factory.create_column_writers(rg).map_err(werr(object))?;
-        let mut offset = 0;
-        for batch in reader {
-            let batch = batch.map_err(|e| Error::parquet(object, e))?;
-            let n = batch.num_rows();
-            let mask = BooleanArray::from(keep[offset..offset + n].to_vec());
-            offset += n;
-            let filtered = arrow_select::filter::filter_record_batch(&batch, &mask)
-                .map_err(|e| Error::parquet(object, e))?;
-            encode(&filtered, &mut writers, threads).map_err(werr(object))?;
-        }
+        // Decoding and filtering (one thread) overlaps with encoding (the others): batches
+        // pass through a channel of two.
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, Error>>(2);
+            let keep = &keep;
+            s.spawn(move || {
+                for batch in decode_filtered(src, meta, rg, keep, object) {
+                    let stop = batch.is_err();
+                    if tx.send(batch).is_err() || stop {
+                        return;
+                    }
+                }
+            });
+            for batch in rx {
+                encode(&batch?, &mut writers, threads).map_err(werr(object))?;
+            }
+            Ok::<_, Error>(())
+        })?;
         let chunks = close_all(writers, threads).map_err(werr(object))?;
         let mut out = writer.next_row_group().map_err(werr(object))?;
         for chunk in chunks {
@@ -367,6 +370,35 @@ pub fn write(
         });
     }
     Ok(written)
+}
+
+/// The batches of row group `rg` without the rows `keep` marks false, in order.
+fn decode_filtered<'a>(
+    src: &LocalFile,
+    meta: &ArrowReaderMetadata,
+    rg: usize,
+    keep: &'a [bool],
+    object: &'a str,
+) -> Box<dyn Iterator<Item = Result<RecordBatch, Error>> + 'a> {
+    let reader = match ParquetRecordBatchReaderBuilder::new_with_metadata(src.clone(), meta.clone())
+        .with_row_groups(vec![rg])
+        .with_batch_size(REWRITE_BATCH_ROWS)
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return Box::new(std::iter::once(Err(Error::parquet(object, e)))),
+    };
+    let mut offset = 0;
+    Box::new(reader.map(move |batch| {
+        let batch = batch.map_err(|e| Error::parquet(object, e))?;
+        let n = batch.num_rows();
+        let mask = keep.get(offset..offset + n).ok_or_else(|| {
+            Error::parquet(object, "row group holds more rows than its footer says")
+        })?;
+        offset += n;
+        arrow_select::filter::filter_record_batch(&batch, &BooleanArray::from(mask.to_vec()))
+            .map_err(|e| Error::parquet(object, e))
+    }))
 }
 
 /// Closing the file writer (footer) and getting the file back.

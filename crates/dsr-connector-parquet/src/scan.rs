@@ -316,6 +316,7 @@ pub async fn scan_file(
                     &paths,
                     prune_leaf,
                     opts,
+                    &limits,
                 )
                 .await
             });
@@ -323,7 +324,7 @@ pub async fn scan_file(
         });
     }
     let results: Vec<Option<RowGroupHits>> = futures::stream::iter(tasks)
-        .buffered(opts.threads.max(1))
+        .buffered(opts.threads.max(1) * 4)
         .try_collect()
         .await?;
     let mut out = FileScan {
@@ -362,7 +363,10 @@ async fn row_group_job(
     paths: &[String],
     prune_leaf: Option<usize>,
     opts: ScanOptions,
+    limits: &Limits,
 ) -> Result<Option<RowGroupHits>, Error> {
+    // Pruning reads a few bytes (statistics are in the footer, bloom filters are small): it
+    // runs outside the CPU bound, so many row groups can be ruled out at once.
     if let (Some(t), Some(leaf)) = (test.targets(), prune_leaf)
         && !may_contain(file, rg, leaf, t)
             .await
@@ -370,6 +374,7 @@ async fn row_group_job(
     {
         return Ok(None);
     }
+    let _cpu = limits.cpu().await;
     let rows = test_row_group(file, object, rg, test, opts.batch_rows).await?;
     let values = if rows.is_empty() {
         Vec::new()
@@ -417,14 +422,14 @@ impl Limits {
         let kib = u32::try_from(bytes >> 10)
             .unwrap_or(u32::MAX)
             .clamp(1, self.budget_kib);
-        let memory = self.memory.clone().acquire_many_owned(kib).await.ok();
-        let cpu = self.cpu.clone().acquire_owned().await.ok();
-        (memory, cpu)
+        self.memory.clone().acquire_many_owned(kib).await.ok()
+    }
+
+    /// Waits for one of the `threads` decoding slots.
+    async fn cpu(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.cpu.clone().acquire_owned().await.ok()
     }
 }
 
-/// Memory and CPU permits of one row-group task, released when it ends.
-type Permits = (
-    Option<tokio::sync::OwnedSemaphorePermit>,
-    Option<tokio::sync::OwnedSemaphorePermit>,
-);
+/// The memory permits of one row-group task, released when it ends.
+type Permits = Option<tokio::sync::OwnedSemaphorePermit>;
