@@ -39,6 +39,12 @@ impl ParquetConnector {
     /// Opens the lake of `store` (its URL: a directory or `s3://bucket/prefix`).
     pub async fn open(store: &StoreMap, opts: LakeOptions) -> Result<ParquetConnector, StoreError> {
         let mut opts = opts;
+        if let Some(t) = store.lake_limits.threads {
+            opts.threads = t;
+        }
+        if let Some(m) = store.lake_limits.memory_mb {
+            opts.memory_budget = m << 20;
+        }
         opts.s3 = dsr_s3::S3Options {
             endpoint: store.s3.endpoint.clone(),
             region: store.s3.region.clone(),

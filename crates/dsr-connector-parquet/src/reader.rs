@@ -1,5 +1,9 @@
 //! [`LakeReader`]: the parquet crate's async file reader over an `object_store` object
 //! (ranged reads; the footer and page indexes through `ParquetMetaDataReader`).
+//!
+//! The footer is fetched with the file's last [`TAIL_BYTES`], which are kept: bloom filters
+//! written next to the footer (as writers usually place them for the last row groups) are
+//! then checked without another request — on a lake of many small files that is most of them.
 
 use bytes::Bytes;
 use futures::FutureExt;
@@ -13,18 +17,39 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use std::ops::Range;
 use std::sync::Arc;
 
+/// Bytes read from the end of a file with its footer, and kept.
+pub const TAIL_BYTES: u64 = 512 << 10;
+
 /// One object of a lake, read by ranges.
 #[derive(Debug, Clone)]
 pub struct LakeReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
+    /// The file's last bytes (offset of the first, bytes), once read.
+    tail: Option<(u64, Bytes)>,
 }
 
 impl LakeReader {
     /// A reader of `path` (of `size` bytes, from the listing) in `store`.
     pub fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64) -> LakeReader {
-        LakeReader { store, path, size }
+        LakeReader {
+            store,
+            path,
+            size,
+            tail: None,
+        }
+    }
+
+    /// `range` from the kept tail, if it lies within it.
+    fn from_tail(&self, range: &Range<u64>) -> Option<Bytes> {
+        let (start, bytes) = self.tail.as_ref()?;
+        let end = start + bytes.len() as u64;
+        (range.start >= *start && range.end <= end).then(|| {
+            let from = usize::try_from(range.start - start).unwrap_or(0);
+            let to = usize::try_from(range.end - start).unwrap_or(0);
+            bytes.slice(from..to)
+        })
     }
 }
 
@@ -35,6 +60,9 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for LakeReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
         async move {
+            if let Some(b) = self.from_tail(&range) {
+                return Ok(b);
+            }
             self.store
                 .get_range(&self.path, range)
                 .await
@@ -45,6 +73,10 @@ impl AsyncFileReader for LakeReader {
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
         async move {
+            let cached: Option<Vec<Bytes>> = ranges.iter().map(|r| self.from_tail(r)).collect();
+            if let Some(all) = cached {
+                return Ok(all);
+            }
             self.store
                 .get_ranges(&self.path, &ranges)
                 .await
@@ -58,13 +90,23 @@ impl AsyncFileReader for LakeReader {
         options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, Result<Arc<ParquetMetaData>>> {
         async move {
-            let mut reader = ParquetMetaDataReader::new().with_prefetch_hint(Some(64 << 10));
+            let mut reader =
+                ParquetMetaDataReader::new().with_prefetch_hint(Some(TAIL_BYTES as usize));
             if let Some(o) = options {
                 reader = reader
                     .with_column_index_policy(o.column_index_policy())
                     .with_offset_index_policy(o.offset_index_policy());
             }
             let size = self.size;
+            if self.tail.is_none() {
+                let start = size.saturating_sub(TAIL_BYTES);
+                let bytes = self
+                    .store
+                    .get_range(&self.path, start..size)
+                    .await
+                    .map_err(external)?;
+                self.tail = Some((start, bytes));
+            }
             Ok(Arc::new(reader.load_and_finish(self, size).await?))
         }
         .boxed()

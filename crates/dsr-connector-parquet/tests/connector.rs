@@ -7,8 +7,8 @@ use dsr_connector_parquet::ParquetConnector;
 use dsr_connector_parquet::testing::*;
 use dsr_core::category::{Category, SensitiveKind};
 use dsr_core::config::{
-    ColumnMap, EraseAction, IdentityRole, LakeTable, S3Settings, StoreKind, StoreMap, TableMap,
-    TableRef,
+    ColumnMap, EraseAction, IdentityRole, LakeLimits, LakeTable, S3Settings, StoreKind, StoreMap,
+    TableMap, TableRef,
 };
 use dsr_core::connector::{Connector, EraseGroup, EraseOp, FindQuery};
 use dsr_core::identity::Normalizer;
@@ -65,6 +65,10 @@ async fn connector(dir: &std::path::Path) -> ParquetConnector {
         url: dir.display().to_string(),
         client: None,
         fence_table: "dsr_fence".into(),
+        lake_limits: LakeLimits {
+            threads: Some(2),
+            memory_mb: Some(32),
+        },
         s3: S3Settings::default(),
         tables: vec![events()],
     };

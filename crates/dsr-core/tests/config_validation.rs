@@ -902,3 +902,95 @@ fn a_mapped_table_cannot_be_the_fence_table() {
         "mapped table",
     );
 }
+
+// ---- Parquet stores ----
+
+#[test]
+fn a_lake_table_with_a_bad_glob_is_refused() {
+    let issues = Files::shipped()
+        .replace(
+            "stores/analytics.toml",
+            r#"files = "events/*.parquet""#,
+            r#"files = "../events/*.parquet""#,
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/analytics.toml",
+        "tables.web_events.files",
+        "relative to the lake URL",
+    );
+}
+
+#[test]
+fn lake_rows_are_not_masked_and_normalized_needs_an_identity() {
+    let issues = Files::shipped()
+        .replace(
+            "stores/analytics.toml",
+            r#"columns.page        = { category = "internet_activity", label = "Page visited" }"#,
+            r#"columns.page        = { category = "internet_activity", label = "Page visited", normalized = true }"#,
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/analytics.toml",
+        "tables.web_events.columns.page.normalized",
+        "identity columns only",
+    );
+    let issues = Files::shipped()
+        .replace(
+            "stores/analytics.toml",
+            r#"erase = "delete""#,
+            "erase = \"mask\"\nmask.page = \"null\"",
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/analytics.toml",
+        "tables.web_events.erase",
+        "not masked",
+    );
+}
+
+#[test]
+fn lake_settings_belong_to_parquet_stores_and_stay_in_bounds() {
+    let issues = Files::shipped()
+        .replace(
+            "stores/crm.toml",
+            r#"kind = "sqlite""#,
+            "kind = \"sqlite\"\nmemory_mb = 64",
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/crm.toml",
+        "memory_mb",
+        "only a parquet store",
+    );
+    let issues = Files::shipped()
+        .replace(
+            "stores/analytics.toml",
+            r#"kind = "parquet""#,
+            "kind = \"parquet\"\nmemory_mb = 4",
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/analytics.toml",
+        "memory_mb",
+        "between 16 and 65536",
+    );
+    let issues = Files::shipped()
+        .replace(
+            "stores/crm.toml",
+            r#"[tables.customers]"#,
+            "[tables.customers]\nfiles = \"x/*.parquet\"",
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/crm.toml",
+        "tables.customers.files",
+        "only tables of a parquet store",
+    );
+}

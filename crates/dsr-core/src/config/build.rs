@@ -408,6 +408,7 @@ fn store(
             "names a mapped table; dsr needs a table of its own",
         );
     }
+    let lake_limits = super::lake::limits(file, kind, sf.threads, sf.memory_mb, issues);
     let mut tables = Vec::new();
     for (tname, tf) in sf.tables {
         let tkey = format!("tables.{tname}");
@@ -624,6 +625,7 @@ fn store(
         url: url.unwrap_or_default(),
         client: sf.client,
         fence_table,
+        lake_limits,
         s3: S3Settings::default(),
         tables,
     }

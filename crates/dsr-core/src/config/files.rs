@@ -123,6 +123,13 @@ pub struct StoreFile {
     /// the first erasure; `schema.table` allowed). Default `dsr_fence`.
     #[serde(default)]
     pub fence_table: Option<String>,
+    /// Parquet stores only: row groups decoded at once (default: the number of cores).
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// Parquet stores only: memory budget, in MiB, for column data being decoded during a find
+    /// (16–65536; default 128). Memory follows this budget, not the size of the files.
+    #[serde(default)]
+    pub memory_mb: Option<usize>,
     /// Mapped tables by name (`schema.table` allowed).
     #[serde(default)]
     pub tables: BTreeMap<String, TableFile>,

@@ -2,7 +2,7 @@
 
 use super::build::Issues;
 use super::files::TableFile;
-use super::model::{ColumnMap, LakeTable, StoreKind};
+use super::model::{ColumnMap, LakeLimits, LakeTable, StoreKind};
 
 /// Default glob of a Parquet table's files.
 pub const DEFAULT_FILES: &str = "**/*.parquet";
@@ -89,4 +89,32 @@ pub(super) fn default_key(columns: &[ColumnMap]) -> Vec<String> {
         [one] => vec![one.name.clone()],
         _ => Vec::new(),
     }
+}
+
+/// A store's `threads` and `memory_mb`: Parquet stores only, within bounds.
+pub(super) fn limits(
+    file: &str,
+    kind: Option<StoreKind>,
+    threads: Option<usize>,
+    memory_mb: Option<usize>,
+    issues: &mut Issues,
+) -> LakeLimits {
+    if kind != Some(StoreKind::Parquet) {
+        for (key, set) in [
+            ("threads", threads.is_some()),
+            ("memory_mb", memory_mb.is_some()),
+        ] {
+            if set {
+                issues.add(file, key, format!("only a parquet store takes `{key}`"));
+            }
+        }
+        return LakeLimits::default();
+    }
+    if threads.is_some_and(|t| !(1..=256).contains(&t)) {
+        issues.add(file, "threads", "must be between 1 and 256");
+    }
+    if memory_mb.is_some_and(|m| !(16..=65_536).contains(&m)) {
+        issues.add(file, "memory_mb", "must be between 16 and 65536");
+    }
+    LakeLimits { threads, memory_mb }
 }

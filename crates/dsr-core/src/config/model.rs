@@ -162,6 +162,15 @@ pub struct TableMap {
     pub lake: Option<LakeTable>,
 }
 
+/// How hard a Parquet store may work the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct LakeLimits {
+    /// Row groups decoded at once.
+    pub threads: Option<usize>,
+    /// Memory budget of a find, in MiB.
+    pub memory_mb: Option<usize>,
+}
+
 /// The files of a Parquet table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LakeTable {
@@ -259,6 +268,8 @@ pub struct StoreMap {
     pub client: Option<String>,
     /// Table fencing erasures per request (SQL stores).
     pub fence_table: String,
+    /// Parquet stores: threads and memory budget (`None`: the defaults).
+    pub lake_limits: LakeLimits,
     /// S3 access for `s3://` URLs (the `[s3]` of `dsr.toml`).
     #[serde(skip)]
     pub s3: S3Settings,
