@@ -42,7 +42,7 @@ impl LakeReader {
     }
 
     /// `range` from the kept tail, if it lies within it.
-    fn from_tail(&self, range: &Range<u64>) -> Option<Bytes> {
+    fn cached(&self, range: &Range<u64>) -> Option<Bytes> {
         let (start, bytes) = self.tail.as_ref()?;
         let end = start + bytes.len() as u64;
         (range.start >= *start && range.end <= end).then(|| {
@@ -60,7 +60,7 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for LakeReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
         async move {
-            if let Some(b) = self.from_tail(&range) {
+            if let Some(b) = self.cached(&range) {
                 return Ok(b);
             }
             self.store
@@ -73,7 +73,7 @@ impl AsyncFileReader for LakeReader {
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
         async move {
-            let cached: Option<Vec<Bytes>> = ranges.iter().map(|r| self.from_tail(r)).collect();
+            let cached: Option<Vec<Bytes>> = ranges.iter().map(|r| self.cached(r)).collect();
             if let Some(all) = cached {
                 return Ok(all);
             }
