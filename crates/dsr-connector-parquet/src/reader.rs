@@ -1,9 +1,10 @@
 //! [`LakeReader`]: the parquet crate's async file reader over an `object_store` object
 //! (ranged reads; the footer and page indexes through `ParquetMetaDataReader`).
 //!
-//! The footer is fetched with the file's last [`TAIL_BYTES`], which are kept: bloom filters
-//! written next to the footer (as writers usually place them for the last row groups) are
-//! then checked without another request — on a lake of many small files that is most of them.
+//! The footer is fetched with the file's last [`TAIL_BYTES`], which are kept: whatever else
+//! lies there (a small bloom filter or page index next to the footer) is then read without
+//! another request. Bloom filters sized for a million values (~1 MiB) do not fit; reading only
+//! the block a value hashes to would avoid reading them whole (not done yet).
 
 use bytes::Bytes;
 use futures::FutureExt;
@@ -18,7 +19,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 /// Bytes read from the end of a file with its footer, and kept.
-pub const TAIL_BYTES: u64 = 512 << 10;
+pub const TAIL_BYTES: u64 = 64 << 10;
 
 /// One object of a lake, read by ranges.
 #[derive(Debug, Clone)]
