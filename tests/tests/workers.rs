@@ -56,6 +56,11 @@ impl Site {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, bytes).unwrap();
         }
+        for (name, bytes) in dsr_fixtures::web_events(FILLER).unwrap() {
+            let p = dir.path().join("lake").join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
         Site {
             dir,
             crm,
@@ -76,6 +81,7 @@ impl Site {
             .env("DSR_EVIDENCE_URL", self.evidence())
             .env("DSR_DELIVERY_URL", self.dir.path().join("reports"))
             .env("DSR_RECORDINGS_URL", self.dir.path().join("recordings"))
+            .env("DSR_LAKE_URL", self.dir.path().join("lake"))
             .env("NO_COLOR", "1");
         c
     }
