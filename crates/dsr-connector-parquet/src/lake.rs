@@ -302,6 +302,9 @@ impl Lake {
         dry_run: bool,
     ) -> Result<Option<FileChange>, Error> {
         let threads = self.opts.threads.max(1);
+        // One rewriter per file at a time (processes on this machine sharing a local lake):
+        // the lock is held from reading the file to replacing it, so no rewrite is lost.
+        let _lock = replace::lock(&self.root, &obj.name).await?;
         let mut source = replace::fetch(&self.root, obj).await?;
         let (path, object) = (source.path.clone(), obj.name.clone());
         let plan = blocking(&obj.name, move || {

@@ -103,6 +103,27 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Error::io(object, op, e))
 }
 
+/// An exclusive lock on one object of a local lake (`_dsr/locks/<hash>.lock`, released on
+/// drop); S3 lakes need none (the overwrite is conditional on the ETag read).
+pub async fn lock(root: &LakeRoot, object: &str) -> Result<Option<std::fs::File>, Error> {
+    let LakeLocation::Dir(dir) = &root.location else {
+        return Ok(None);
+    };
+    let locks = dir.join(RESERVED_PREFIX).join("locks");
+    let path = locks.join(format!("{}.lock", name_hash(object)));
+    blocking(object, "lock", move || {
+        std::fs::create_dir_all(&locks)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        f.lock()?;
+        Ok(Some(f))
+    })
+    .await
+}
+
 /// Makes `obj` readable from a local path (downloading it from S3 into a spool file).
 pub async fn fetch(root: &LakeRoot, obj: &LakeObject) -> Result<Source, Error> {
     match &root.location {
