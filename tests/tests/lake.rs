@@ -247,19 +247,7 @@ fn find_prints_rows_with_sensitive_columns_withheld() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_s3_overwrite_still_ends_with_one_version() {
     use aws_sdk_s3::primitives::ByteStream;
-    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-    let b = dsr_s3::testing::TestBucket::new(false).await.unwrap();
-    b.client()
-        .put_bucket_versioning()
-        .bucket(b.name())
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let b = dsr_s3::testing::TestBucket::new_versioned().await.unwrap();
     let base = tempfile::tempdir().unwrap();
     three_files(&base.path().join("lake"), true).unwrap();
     for f in 0..3 {

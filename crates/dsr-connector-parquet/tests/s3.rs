@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use dsr_connector_parquet::scan::Selection;
 use dsr_connector_parquet::testing::*;
 use dsr_connector_parquet::{Columns, Error, Lake, LakeOptions, Matcher, replace};
@@ -13,19 +12,7 @@ use dsr_s3::testing::TestBucket;
 use std::sync::Arc;
 
 async fn versioned_bucket() -> TestBucket {
-    let b = TestBucket::new(false).await.unwrap();
-    b.client()
-        .put_bucket_versioning()
-        .bucket(b.name())
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    b
+    TestBucket::new_versioned().await.unwrap()
 }
 
 async fn put(b: &TestBucket, key: &str, bytes: Vec<u8>) {

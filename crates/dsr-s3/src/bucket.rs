@@ -33,17 +33,23 @@ pub async fn create_bucket(client: &Client, name: &str, object_lock: bool) -> Re
         .await
         .map_err(|e| Error::request("CreateBucket", name, "", Failure::from_sdk(&e)))?;
     if object_lock {
-        client
-            .put_bucket_versioning()
-            .bucket(name)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| Error::request("PutBucketVersioning", name, "", Failure::from_sdk(&e)))?;
+        enable_versioning(client, name).await?;
     }
+    Ok(())
+}
+
+/// Turns versioning on for bucket `name`.
+pub async fn enable_versioning(client: &Client, name: &str) -> Result<(), Error> {
+    client
+        .put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::request("PutBucketVersioning", name, "", Failure::from_sdk(&e)))?;
     Ok(())
 }

@@ -137,6 +137,13 @@ impl TestBucket {
         Ok(TestBucket { client, name })
     }
 
+    /// A fresh bucket with versioning but no Object Lock (old versions can be deleted).
+    pub async fn new_versioned() -> Result<TestBucket, Error> {
+        let b = TestBucket::new(false).await?;
+        crate::bucket::enable_versioning(&b.client, &b.name).await?;
+        Ok(b)
+    }
+
     /// The client it was created with.
     pub fn client(&self) -> &Client {
         &self.client
