@@ -122,8 +122,16 @@ impl Env {
 
     /// Runs `dsr` with this estate's environment plus `vars`.
     pub fn dsr_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
-        Command::new(dsr_bin())
-            .args(args)
+        self.command(args)
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run dsr")
+    }
+
+    /// A `dsr` command with this estate's environment, not started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(dsr_bin());
+        c.args(args)
             .current_dir(root())
             .env("DSR_CONFIG", root().join("config"))
             .env("DSR_CRM_URL", self.url(Db::Crm))
@@ -139,10 +147,8 @@ impl Env {
             .env("DSR_HASH_KEY", "test-hash-key-0123456789abcdef")
             .env("NO_COLOR", "1")
             .env_remove("DSR_LOG")
-            .env_remove("DSR_FAILPOINT")
-            .envs(vars.iter().copied())
-            .output()
-            .expect("run dsr")
+            .env_remove("DSR_FAILPOINT");
+        c
     }
 
     /// Writes requests to a file and submits it.

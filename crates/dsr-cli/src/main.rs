@@ -7,6 +7,7 @@ mod bench_lake;
 mod demo;
 mod lake;
 mod output;
+mod serve;
 mod worker;
 
 use anyhow::{Context, Result, bail};
@@ -108,6 +109,13 @@ enum Command {
         /// Validate the files only; do not connect to stores.
         #[arg(long)]
         offline: bool,
+    },
+    /// Serve the portal HTTP API (OpenAPI document at /openapi.json).
+    Serve(serve::ServeArgs),
+    /// Bearer tokens of the portal API.
+    Token {
+        #[command(subcommand)]
+        command: serve::TokenCommand,
     },
     /// Show requests and their status.
     Status {
@@ -340,6 +348,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Check { offline } => check(&cli.config, offline).await,
         Command::Status { id } => status(&cli.config, id).await,
+        Command::Serve(args) => serve::serve(&cli.config, args).await,
+        Command::Token { command } => serve::token(&cli.config, command).await,
         Command::Audit {
             command:
                 AuditCommand::Verify {
@@ -592,17 +602,7 @@ async fn status(config_dir: &std::path::Path, id: Option<String>) -> Result<Exit
     use dsr_engine::control::Status as S;
     let config = dsr_engine::load::load_config(config_dir)?;
     let control = ControlDb::open(&config.settings.control_db).await?;
-    let all = control
-        .by_status(&[
-            S::Received,
-            S::Admitted,
-            S::InProgress,
-            S::Fulfilled,
-            S::PartiallyFulfilled,
-            S::Denied,
-            S::HeldForReview,
-        ])
-        .await?;
+    let all = control.by_status(&S::ALL).await?;
     for s in all
         .iter()
         .filter(|s| id.as_ref().is_none_or(|i| *i == s.request.id))

@@ -5,6 +5,7 @@
 //! consumer's answer and the evidence cite.
 
 use crate::config::TableRef;
+use crate::jurisdiction::Regime;
 use crate::request::Identity;
 use crate::value::{Record, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -119,13 +120,33 @@ impl Condition {
     }
 }
 
+/// The legal basis of an exemption or hold under each regime it applies in: an exemption
+/// keeps records only for requests under a regime it has a basis for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Basis(pub Vec<(Regime, String)>);
+
+impl Basis {
+    /// The citation under `regime`; `None` when the rule has no basis there. Without a
+    /// regime (a request outside every jurisdiction is denied before planning), the first.
+    pub fn under(&self, regime: Option<Regime>) -> Option<&str> {
+        match regime {
+            Some(r) => self
+                .0
+                .iter()
+                .find(|(g, _)| *g == r)
+                .map(|(_, b)| b.as_str()),
+            None => self.0.first().map(|(_, b)| b.as_str()),
+        }
+    }
+}
+
 /// An exemption rule from `exemptions.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExemptionRule {
     /// Unique name, cited in reports and evidence.
     pub name: String,
-    /// Legal basis (statute / regulation).
-    pub basis: String,
+    /// Legal basis per regime (statute / regulation).
+    pub basis: Basis,
     /// Tables it covers.
     pub tables: Vec<TableRef>,
     /// When a record is exempt.
@@ -137,8 +158,8 @@ pub struct ExemptionRule {
 pub struct LegalHold {
     /// Unique name (matter or case number).
     pub name: String,
-    /// Legal basis.
-    pub basis: String,
+    /// Legal basis per regime.
+    pub basis: Basis,
     /// Subjects held, by normalised identity.
     #[serde(skip)]
     pub identities: Vec<Identity>,
@@ -163,26 +184,29 @@ pub struct Exemptions {
 }
 
 impl Exemptions {
-    /// The first rule that keeps `record` of `table`, if any.
+    /// The first rule with a basis under `regime` that keeps `record` of `table`, if any.
     pub fn record_exemption(
         &self,
         table: &TableRef,
         record: &Record,
         now: DateTime<Utc>,
+        regime: Option<Regime>,
     ) -> Option<Retention> {
-        self.rules
-            .iter()
-            .find(|r| r.tables.contains(table) && r.when.holds(record, now))
-            .map(|r| Retention {
+        self.rules.iter().find_map(|r| {
+            let basis = r.basis.under(regime)?;
+            (r.tables.contains(table) && r.when.holds(record, now)).then(|| Retention {
                 name: r.name.clone(),
-                basis: r.basis.clone(),
+                basis: basis.to_string(),
             })
+        })
     }
 
-    /// The first legal hold covering any of `identities`.
+    /// The first legal hold covering any of `identities`. A hold keeps records under every
+    /// regime: it cites its basis under `regime`, or its first one when it has none there.
     pub fn legal_hold<'a>(
         &self,
         identities: impl IntoIterator<Item = &'a Identity> + Clone,
+        regime: Option<Regime>,
     ) -> Option<Retention> {
         self.legal_holds
             .iter()
@@ -194,7 +218,12 @@ impl Exemptions {
             })
             .map(|h| Retention {
                 name: h.name.clone(),
-                basis: h.basis.clone(),
+                basis: h
+                    .basis
+                    .under(regime)
+                    .or_else(|| h.basis.under(None))
+                    .unwrap_or_default()
+                    .to_string(),
             })
     }
 }

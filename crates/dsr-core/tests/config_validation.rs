@@ -994,3 +994,75 @@ fn lake_settings_belong_to_parquet_stores_and_stay_in_bounds() {
         "only tables of a parquet store",
     );
 }
+
+// ---- Exemption bases per regime ----
+
+#[test]
+fn exemption_basis_no_regime_knows() {
+    let issues = Files::shipped()
+        .append(
+            "exemptions.toml",
+            r#"[[exemption]]
+name = "because_we_want_to"
+basis = "Company policy 12"
+tables = ["support.tickets"]
+when = { column = "status", in = ["open"] }
+"#,
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "exemptions.toml",
+        "exemption[2].basis",
+        "not an exemption basis of any regime",
+    );
+}
+
+#[test]
+fn exemption_basis_of_the_wrong_regime() {
+    let issues = Files::shipped()
+        .replace(
+            "exemptions.toml",
+            r#"gdpr = "GDPR Art. 17(3)(b)"#,
+            r#"gdpr = "Cal. Civ. Code §1798.105(d)(1)"#,
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "exemptions.toml",
+        "exemption[0].basis.gdpr",
+        "not a gdpr exemption basis",
+    );
+    let issues = Files::shipped()
+        .replace(
+            "exemptions.toml",
+            "name = \"complete_transaction\"\nbasis = { ccpa = ",
+            "name = \"complete_transaction\"\nbasis = { lgpd = ",
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "exemptions.toml",
+        "exemption[0].basis.lgpd",
+        "unknown regime; expected ccpa or gdpr",
+    );
+}
+
+#[test]
+fn exemption_bases_apply_by_the_regime_of_the_request() {
+    use dsr_core::jurisdiction::Regime;
+    let config = Files::shipped().load(&|_| None).unwrap();
+    let rule = &config.exemptions.rules[0];
+    assert!(
+        rule.basis
+            .under(Some(Regime::Ccpa))
+            .unwrap()
+            .starts_with("Cal. Civ. Code §1798.105(d)(1)")
+    );
+    assert!(
+        rule.basis
+            .under(Some(Regime::Gdpr))
+            .unwrap()
+            .starts_with("GDPR Art. 17(3)(b)")
+    );
+}

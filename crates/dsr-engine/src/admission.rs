@@ -26,9 +26,16 @@ pub async fn submit(
 ) -> Result<(Request, Submitted)> {
     let req = Request::from_json(json, &config.settings.identity_types)?;
     let hasher = KeyedHasher::new(config.settings.hash_key.as_bytes().to_vec());
-    let due = regime_for(&req.jurisdiction).map(|r| rules(r).due(req.received_at));
+    let deadlines = regime_for(&req.jurisdiction).map(|r| {
+        rules(r).deadlines(
+            req.kind,
+            req.received_at,
+            req.client.is_some(),
+            &config.settings.business.calendar,
+        )
+    });
     let outcome = control
-        .submit(&req, &identity_hashes(&hasher, &req), due)
+        .submit(&req, &identity_hashes(&hasher, &req), deadlines.as_ref())
         .await?;
     Ok((req, outcome))
 }
@@ -66,7 +73,7 @@ pub async fn decide(control: &ControlDb, req: &Request) -> Result<Admission> {
             }
         }
         RequestKind::Access | RequestKind::AccessCategories => {
-            if let Some(limit) = r.right_to_know_per_12_months {
+            if let Some(limit) = r.right_to_know_per_12_months() {
                 let prior = control
                     .prior_right_to_know(&req.id, req.received_at)
                     .await?;

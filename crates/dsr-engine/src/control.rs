@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
+use dsr_core::jurisdiction::Deadlines;
 use dsr_core::request::Request;
 use serde::Serialize;
 use sqlx::ConnectOptions;
@@ -28,6 +29,8 @@ pub enum Status {
     PartiallyFulfilled,
     /// Refused, with a reason.
     Denied,
+    /// Not verified within the response period: closed without an answer on the merits.
+    Expired,
     /// Identities lead to several subjects: a person must look.
     HeldForReview,
 }
@@ -35,18 +38,29 @@ pub enum Status {
 impl Status {
     /// The status of a stored spelling.
     pub fn parse(key: &str) -> Option<Status> {
-        [
-            Status::Received,
-            Status::Admitted,
-            Status::InProgress,
-            Status::Fulfilled,
-            Status::PartiallyFulfilled,
-            Status::Denied,
-            Status::HeldForReview,
-        ]
-        .into_iter()
-        .find(|s| s.key() == key)
+        Status::ALL.into_iter().find(|s| s.key() == key)
     }
+
+    /// Whether this status answers the requester (in whole, in part, or by a denial or
+    /// expiry): the first one stops the response clock of the 11 CCR §7102 metrics.
+    pub fn is_answer(self) -> bool {
+        matches!(
+            self,
+            Status::Fulfilled | Status::PartiallyFulfilled | Status::Denied | Status::Expired
+        )
+    }
+
+    /// Every status, in lifecycle order.
+    pub const ALL: [Status; 8] = [
+        Status::Received,
+        Status::Admitted,
+        Status::InProgress,
+        Status::Fulfilled,
+        Status::PartiallyFulfilled,
+        Status::Denied,
+        Status::Expired,
+        Status::HeldForReview,
+    ];
 
     /// Stored spelling.
     pub fn key(self) -> &'static str {
@@ -57,6 +71,7 @@ impl Status {
             Status::Fulfilled => "fulfilled",
             Status::PartiallyFulfilled => "partially_fulfilled",
             Status::Denied => "denied",
+            Status::Expired => "expired",
             Status::HeldForReview => "held_for_review",
         }
     }
@@ -182,7 +197,7 @@ impl ControlDb {
         &self,
         req: &Request,
         identity_hashes: &[String],
-        due_at: Option<DateTime<Utc>>,
+        deadlines: Option<&Deadlines>,
     ) -> Result<Submitted> {
         with_db!(self, pool, sql => {
         let body = serde_json::to_string(req).map_err(|e| Error::Control(e.to_string()))?;
@@ -204,15 +219,20 @@ impl ControlDb {
             };
         }
         let now = Utc::now().to_rfc3339();
-        sqlx::query(&sql("INSERT INTO requests (id, kind, jurisdiction, received_at, due_at, status, body, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'received', ?6, ?7, ?7)"))
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
+        sqlx::query(&sql("INSERT INTO requests (id, kind, jurisdiction, received_at, due_at, status, body, created_at, updated_at,
+                                 confirm_by, respond_by, extendable_to, client)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'received', ?6, ?7, ?7, ?8, ?5, ?9, ?10)"))
         .bind(&req.id)
         .bind(req.kind.key())
         .bind(&req.jurisdiction)
         .bind(req.received_at.to_rfc3339())
-        .bind(due_at.map(|d| d.to_rfc3339()))
+        .bind(time(deadlines.map(|d| d.respond_by)))
         .bind(&body)
         .bind(&now)
+        .bind(time(deadlines.and_then(|d| d.confirm_by)))
+        .bind(time(deadlines.and_then(|d| d.extendable_to)))
+        .bind(&req.client)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -295,12 +315,16 @@ impl ControlDb {
         with_db!(self, pool, sql => {
         let now = Utc::now().to_rfc3339();
         let mut tx = pool.begin().await.map_err(db)?;
-        let changed = sqlx::query(&sql("UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3 WHERE id = ?4 AND lease = ?5"))
+        // An answer closes the request (the clock of the 11 CCR §7102 metrics stops).
+        let closed = status.is_answer().then(|| now.clone());
+        let changed = sqlx::query(&sql("UPDATE requests SET status = ?1, denial_reason = ?2, updated_at = ?3,
+                closed_at = COALESCE(?6, closed_at) WHERE id = ?4 AND lease = ?5"))
         .bind(status.key())
         .bind(denial_reason)
         .bind(&now)
         .bind(id)
         .bind(token(lease))
+        .bind(closed)
         .execute(&mut *tx)
         .await
         .map_err(db)?

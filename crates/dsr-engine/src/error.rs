@@ -46,6 +46,12 @@ pub enum Error {
     /// A request id conflict.
     #[error("{0}")]
     Conflict(String),
+    /// No such request or run.
+    #[error("{0}")]
+    NotFound(String),
+    /// The rules refuse the action (e.g. a second extension); the message says which rule.
+    #[error("{0}")]
+    Refused(String),
     /// Evidence could not be written or verified.
     #[error(transparent)]
     Evidence(#[from] dsr_evidence::Error),

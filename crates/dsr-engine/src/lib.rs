@@ -16,6 +16,7 @@ pub mod error;
 pub mod lease;
 pub mod load;
 pub mod plan;
+pub mod portal;
 pub mod resolve;
 pub mod run;
 

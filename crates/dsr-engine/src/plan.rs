@@ -53,7 +53,8 @@ pub fn plan(
     let rows = &resolution.rows;
     let mut ids: Vec<&dsr_core::request::Identity> = resolved.keys.iter().collect();
     ids.extend(request.subject.identities.iter());
-    let hold = exemptions.legal_hold(ids.iter().copied());
+    let regime = dsr_core::jurisdiction::regime_for(&request.jurisdiction);
+    let hold = exemptions.legal_hold(ids.iter().copied(), regime);
     let mut decisions: BTreeMap<RowId, Action> = BTreeMap::new();
     let mut direct_exempt: Vec<RowId> = Vec::new();
     for &r in &resolved.own {
@@ -69,7 +70,7 @@ pub fn plan(
                 name: "table_retained".into(),
                 basis: basis.clone(),
             })
-        } else if let Some(ex) = exemptions.record_exemption(&row.table, &row.record, now) {
+        } else if let Some(ex) = exemptions.record_exemption(&row.table, &row.record, now, regime) {
             direct_exempt.push(r);
             Action::Retain(ex)
         } else {

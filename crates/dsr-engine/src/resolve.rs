@@ -162,16 +162,17 @@ pub async fn resolve(
                     }
                 }
             }
+            let scope = requests[ri].client.as_deref();
             for (row, via) in &new_rows {
                 if *via == Via::Identity
-                    && w.client_of(*row).is_none()
+                    && w.client_of(*row).as_deref() == scope
                     && let Some(o) = w.owners(*row, 0)
                 {
                     keys[ri].extend(o.iter().cloned());
                 }
             }
             for (row, _) in &new_rows {
-                if w.class(*row, &keys[ri]) == Class::Own {
+                if w.class(*row, &keys[ri], scope) == Class::Own {
                     let (lookups, co) = w.expand(*row);
                     next[ri].extend(lookups);
                     extra.extend(co);
@@ -198,7 +199,7 @@ pub async fn resolve(
             ));
         }
         for &row in reached[ri].keys() {
-            match w.class(row, &keys[ri]) {
+            match w.class(row, &keys[ri], req.client.as_deref()) {
                 Class::Own => res.own.push(row),
                 Class::Shared => {
                     res.shared.push(row);
@@ -449,9 +450,16 @@ impl<'a> Walker<'a> {
         Some(set)
     }
 
-    fn class(&mut self, row: RowId, keys: &BTreeSet<Identity>) -> Class {
-        if let Some(c) = self.client_of(row) {
-            return Class::Client(c);
+    /// How a row relates to a request: `scope` is the Client that forwarded the request
+    /// (`None`: a direct request). A direct request's scope is our own data: a Client's rows
+    /// are named for contact, not touched. A forwarded request's scope is that Client's data
+    /// only: our rows and other Clients' rows are out of it (and not named to the Client).
+    fn class(&mut self, row: RowId, keys: &BTreeSet<Identity>, scope: Option<&str>) -> Class {
+        match (self.client_of(row), scope) {
+            (Some(c), None) => return Class::Client(c),
+            (Some(c), Some(s)) if c != s => return Class::Other,
+            (None, Some(_)) => return Class::Other,
+            _ => {}
         }
         match self.owners(row, 0) {
             None => Class::Other,

@@ -5,10 +5,9 @@ use super::files::*;
 use super::model::*;
 use crate::category::{Category, SensitiveKind};
 use crate::error::{ConfigIssue, Error};
-use crate::exemption::{Condition, ExemptionRule, Exemptions, LegalHold, Test};
+use crate::exemption::Exemptions;
 use crate::identity::Normalizer;
 use crate::mask::MaskStrategy;
-use crate::request::Identity;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -180,7 +179,9 @@ pub(super) fn build(
     let exemptions = match find("exemptions.toml") {
         None => Exemptions::default(),
         Some(f) => parse::<ExemptionsFile>(f, &mut issues)
-            .map(|e| exemptions(e, &data_map, identity_types, &unparsed, &mut issues))
+            .map(|e| {
+                super::exemptions::exemptions(e, &data_map, identity_types, &unparsed, &mut issues)
+            })
             .unwrap_or_default(),
     };
 
@@ -335,6 +336,28 @@ fn settings(
             );
         }
     }
+    let tz = match s.business.timezone.as_deref() {
+        None => Some(chrono_tz::Tz::UTC),
+        Some(name) => name.parse::<chrono_tz::Tz>().ok().or_else(|| {
+            issues.add(
+                f,
+                "business.timezone",
+                "unknown time zone; use an IANA name such as America/Los_Angeles",
+            );
+            None
+        }),
+    };
+    let mut holidays = Vec::new();
+    for (i, h) in s.business.holidays.iter().enumerate() {
+        match chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d") {
+            Ok(d) => holidays.push(d),
+            Err(_) => issues.add(
+                f,
+                format!("business.holidays[{i}]"),
+                "must be a date YYYY-MM-DD",
+            ),
+        }
+    }
     Some(Settings {
         control_db: control_db?,
         evidence: evidence?,
@@ -346,6 +369,7 @@ fn settings(
             privacy_contact: s.business.privacy_contact,
             sells: s.business.sells,
             opt_out_url: s.business.opt_out_url,
+            calendar: crate::jurisdiction::Calendar::new(tz?, holidays),
         },
         identity_types: s
             .identities
@@ -944,207 +968,4 @@ fn disclosures(d: DisclosuresFile, issues: &mut Issues) -> Disclosures {
         categories,
         decisions: d.decisions,
     }
-}
-
-fn condition(v: &toml::Value, key: &str, issues: &mut Issues) -> Option<Condition> {
-    let f = "exemptions.toml";
-    let Some(t) = v.as_table() else {
-        issues.add(
-            f,
-            key,
-            "a condition is a table: { column = …, in = […] } or { all = […] } / { any = […] }",
-        );
-        return None;
-    };
-    let list = |name: &str, issues: &mut Issues| -> Option<Vec<Condition>> {
-        let arr = t.get(name)?.as_array();
-        let Some(arr) = arr else {
-            issues.add(f, format!("{key}.{name}"), "must be a list of conditions");
-            return None;
-        };
-        let out: Vec<Condition> = arr
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| condition(c, &format!("{key}.{name}[{i}]"), issues))
-            .collect();
-        (out.len() == arr.len() && !out.is_empty()).then_some(out)
-    };
-    if t.contains_key("all") || t.contains_key("any") {
-        if t.len() != 1 {
-            issues.add(f, key, "`all`/`any` stands alone in its condition");
-            return None;
-        }
-        return if t.contains_key("all") {
-            list("all", issues).map(Condition::All)
-        } else {
-            list("any", issues).map(Condition::Any)
-        };
-    }
-    let Some(column) = t.get("column").and_then(|c| c.as_str()) else {
-        issues.add(
-            f,
-            format!("{key}.column"),
-            "is required (the column the test reads)",
-        );
-        return None;
-    };
-    let tests: Vec<&String> = t.keys().filter(|k| *k != "column").collect();
-    if tests.len() != 1 {
-        issues.add(
-            f,
-            key,
-            "give exactly one test: in, equals, is_true, younger_than_days or older_than_days",
-        );
-        return None;
-    }
-    let name = tests[0].as_str();
-    let val = &t[name];
-    let scalar = |v: &toml::Value| -> Option<String> {
-        match v {
-            toml::Value::String(s) => Some(s.clone()),
-            toml::Value::Integer(i) => Some(i.to_string()),
-            toml::Value::Boolean(b) => Some(b.to_string()),
-            toml::Value::Float(x) => Some(x.to_string()),
-            _ => None,
-        }
-    };
-    let days = |v: &toml::Value| v.as_integer().and_then(|i| u32::try_from(i).ok());
-    let test = match name {
-        "in" => val
-            .as_array()
-            .and_then(|a| a.iter().map(scalar).collect::<Option<Vec<_>>>())
-            .map(Test::In),
-        "equals" => scalar(val).map(Test::Equals),
-        "is_true" => val.as_bool().map(Test::IsTrue),
-        "younger_than_days" => days(val).map(Test::YoungerThanDays),
-        "older_than_days" => days(val).map(Test::OlderThanDays),
-        other => {
-            issues.add(
-                f,
-                format!("{key}.{other}"),
-                "unknown test; expected in, equals, is_true, younger_than_days or older_than_days",
-            );
-            return None;
-        }
-    };
-    if test.is_none() {
-        issues.add(
-            f,
-            format!("{key}.{name}"),
-            "has the wrong type for this test",
-        );
-    }
-    test.map(|test| Condition::Column {
-        column: column.to_string(),
-        test,
-    })
-}
-
-fn exemptions(
-    e: ExemptionsFile,
-    map: &DataMap,
-    identity_types: Option<&BTreeMap<String, Normalizer>>,
-    unparsed: &BTreeSet<String>,
-    issues: &mut Issues,
-) -> Exemptions {
-    let f = "exemptions.toml";
-    let mut names = BTreeSet::new();
-    let mut rules = Vec::new();
-    for (i, x) in e.exemption.into_iter().enumerate() {
-        let key = format!("exemption[{i}]");
-        if !names.insert(x.name.clone()) {
-            issues.add(
-                f,
-                format!("{key}.name"),
-                format!("duplicate exemption name `{}`", x.name),
-            );
-        }
-        let when = condition(&x.when, &format!("{key}.when"), issues);
-        let mut tables = Vec::new();
-        for t in &x.tables {
-            let Some((s, tb)) = t.split_once('.') else {
-                issues.add(
-                    f,
-                    format!("{key}.tables"),
-                    format!("`{t}` is not store.table"),
-                );
-                continue;
-            };
-            let r = TableRef {
-                store: s.into(),
-                table: tb.into(),
-            };
-            match map.table(&r) {
-                // Its store file did not parse (reported there).
-                None if unparsed.contains(s) => {}
-                None => issues.add(
-                    f,
-                    format!("{key}.tables"),
-                    format!("table `{t}` is not mapped"),
-                ),
-                Some(tm) => {
-                    if let Some(w) = &when {
-                        for c in w.columns() {
-                            if tm.column(c).is_none() && tm.collected_at.as_deref() != Some(c) {
-                                issues.add(
-                                    f,
-                                    format!("{key}.when"),
-                                    format!("column `{c}` is not mapped in `{t}` (map it, even as `{{}}`)"),
-                                );
-                            }
-                        }
-                    }
-                    tables.push(r);
-                }
-            }
-        }
-        if let Some(when) = when {
-            rules.push(ExemptionRule {
-                name: x.name,
-                basis: x.basis,
-                tables,
-                when,
-            });
-        }
-    }
-    let mut legal_holds = Vec::new();
-    for (i, h) in e.legal_hold.into_iter().enumerate() {
-        let key = format!("legal_hold[{i}]");
-        if !names.insert(h.name.clone()) {
-            issues.add(
-                f,
-                format!("{key}.name"),
-                format!("duplicate name `{}`", h.name),
-            );
-        }
-        let mut ids = Vec::new();
-        for (j, id) in h.identities.iter().enumerate() {
-            match identity_types.map(|m| m.get(&id.kind)) {
-                // dsr.toml did not parse (reported there): the type cannot be checked.
-                None => {}
-                Some(None) => issues.add(
-                    f,
-                    format!("{key}.identities[{j}].type"),
-                    format!("identity type `{}` is not declared", id.kind),
-                ),
-                Some(Some(n)) => match n.normalize(&id.value) {
-                    Ok(v) => ids.push(Identity {
-                        kind: id.kind.clone(),
-                        value: v,
-                    }),
-                    Err(m) => issues.add(
-                        f,
-                        format!("{key}.identities[{j}].value"),
-                        format!("value {m}"),
-                    ),
-                },
-            }
-        }
-        legal_holds.push(LegalHold {
-            name: h.name,
-            basis: h.basis,
-            identities: ids,
-        });
-    }
-    Exemptions { rules, legal_holds }
 }

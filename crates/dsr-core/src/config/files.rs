@@ -91,6 +91,13 @@ pub struct BusinessFile {
     /// Where the consumer opts out (shown when `sells`).
     #[serde(default)]
     pub opt_out_url: Option<String>,
+    /// The company's IANA time zone (e.g. `America/Los_Angeles`): business days on legal
+    /// clocks are its days, and `dsr schedule` jobs default to it. Default `UTC`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Days that are not business days on legal clocks besides weekends (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub holidays: Vec<String>,
 }
 
 /// `[identities.<type>]` in `dsr.toml`.
@@ -286,13 +293,26 @@ pub struct ExemptionsFile {
 pub struct ExemptionFile {
     /// Unique name.
     pub name: String,
-    /// Legal basis.
-    pub basis: String,
+    /// Legal basis: a citation (its regime is known by its prefix, e.g. `Cal. Civ. Code
+    /// §1798.105(d)(1): …` is CCPA, `GDPR Art. 17(3)(b): …` is GDPR), or one per regime,
+    /// `{ ccpa = "…", gdpr = "…" }`. The rule keeps records only for requests under a regime it
+    /// has a basis for; a citation no regime knows is refused.
+    pub basis: BasisFile,
     /// `store.table` names covered.
     pub tables: Vec<String>,
     /// Condition: `{ column = "c", in = [..] | equals = v | is_true = b | younger_than_days = n |
     /// older_than_days = n }`, or `{ all = [..] }` / `{ any = [..] }`.
     pub when: toml::Value,
+}
+
+/// A legal basis: one citation, or one per regime (`ccpa`, `gdpr`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum BasisFile {
+    /// One citation.
+    One(String),
+    /// Regime key → citation.
+    PerRegime(std::collections::BTreeMap<String, String>),
 }
 
 /// `[[legal_hold]]`.
@@ -301,8 +321,9 @@ pub struct ExemptionFile {
 pub struct LegalHoldFile {
     /// Matter name / case number.
     pub name: String,
-    /// Legal basis.
-    pub basis: String,
+    /// Legal basis, as for `[[exemption]]`. A hold keeps the subjects' records under every
+    /// regime; it cites its basis under the request's regime, or its first one.
+    pub basis: BasisFile,
     /// Subjects held: `{ type = "customer_id", value = "1042" }`.
     pub identities: Vec<HoldIdentityFile>,
 }

@@ -6,6 +6,7 @@
 //! naming the file, the key and what is wrong.
 
 mod build;
+mod exemptions;
 pub mod files;
 mod lake;
 mod model;

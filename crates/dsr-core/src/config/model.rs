@@ -392,6 +392,9 @@ pub struct Business {
     pub sells: bool,
     /// Opt-out link.
     pub opt_out_url: Option<String>,
+    /// Business days on legal clocks: the company's time zone and holidays.
+    #[serde(skip)]
+    pub calendar: crate::jurisdiction::Calendar,
 }
 
 /// Deployment settings from `dsr.toml`, after interpolation.

@@ -188,6 +188,8 @@ pub(super) async fn finish_request(
             // The link itself is a bearer credential: evidence keeps only its expiry.
             let entry = json!({"artifacts": artifacts, "link_expires_at": d.link_expires_at});
             w.record("report_delivered", entry).await?;
+            // The portal shows the link once the request is fulfilled (`GET /v1/requests/{id}`).
+            control.set_report(&id, &d.location).await?;
             w.outcome.report = Some(d.location);
             if w.failed_stores.is_empty() {
                 (Status::Fulfilled, None)

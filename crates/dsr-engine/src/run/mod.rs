@@ -384,7 +384,8 @@ pub async fn run(
     let sink = load::evidence_sink(&config.settings).await?;
     let delivery = load::delivery(&config.settings).await?;
     let Some(lease) = control.acquire(&spec).await? else {
-        tracing::info!(open = control.open_count().await?, "nothing to lease");
+        let open = control.open_count().await?;
+        tracing::info!(open, "nothing to lease");
         return Ok(empty(&run_id));
     };
     tracing::info!(run = %run_id, lease = lease.token, requests = lease.ids.len(), "lease taken");
