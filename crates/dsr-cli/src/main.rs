@@ -119,8 +119,8 @@ enum Command {
         /// Check every job once, run those due, and exit (exit 1 if a job failed).
         #[arg(long)]
         once: bool,
-        /// Use this time (RFC 3339) as now (tests).
-        #[arg(long, hide = true)]
+        /// Use this time (RFC 3339) as now (tests; with --once).
+        #[arg(long, hide = true, requires = "once")]
         now: Option<String>,
         /// Job lock time in seconds; renewed every third of it while a job runs.
         #[arg(long, default_value_t = 600.0)]
