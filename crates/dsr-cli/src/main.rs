@@ -1,4 +1,4 @@
-//! `dsr`: the one binary — submit, run, check, audit, demo.
+//! `dsr`: the one binary — submit, run, worker, schedule, check, status, audit, demo.
 //!
 //! Exit codes: 0 ok; 1 a command failed (one-line error on stderr); 2 bad usage (clap).
 
@@ -7,6 +7,7 @@ mod bench_lake;
 mod demo;
 mod lake;
 mod output;
+mod schedule;
 mod serve;
 mod worker;
 
@@ -117,10 +118,35 @@ enum Command {
         #[command(subcommand)]
         command: serve::TokenCommand,
     },
+    /// Run the jobs of a directory on their schedules (cron expressions in their time zones)
+    /// until stopped: fulfilment runs, the retention purge, the overdue report.
+    Schedule {
+        /// Directory of job files (every *.toml is a job).
+        #[arg(long = "jobs", default_value = "jobs")]
+        jobs_dir: PathBuf,
+        /// Check every job once, run those due, and exit (exit 1 if a job failed).
+        #[arg(long)]
+        once: bool,
+        /// Use this time (RFC 3339) as now (tests; with --once).
+        #[arg(long, hide = true, requires = "once")]
+        now: Option<String>,
+        /// Job lock time in seconds; renewed every third of it while a job runs.
+        #[arg(long, default_value_t = 600.0)]
+        lock_secs: f64,
+    },
     /// Show requests and their status.
     Status {
         /// One request id (all when absent).
         id: Option<String>,
+        /// List the open requests overdue or due within --within-days instead.
+        #[arg(long, conflicts_with = "id")]
+        overdue: bool,
+        /// With --overdue: also requests due within this many days.
+        #[arg(long, default_value_t = dsr_core::schedule::DEFAULT_WITHIN_DAYS, requires = "overdue")]
+        within_days: u32,
+        /// Use this time (RFC 3339) as now (tests).
+        #[arg(long, hide = true)]
+        now: Option<String>,
     },
     /// Evidence for auditors.
     Audit {
@@ -297,12 +323,25 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             };
             let progress = output::progress_bar();
             let summary = run(&config, &control, &opts, progress.as_ref()).await?;
+            // Every run says what is overdue or due within 7 days (ids and counts only).
+            let due = control
+                .deadlines(chrono::Utc::now(), dsr_core::schedule::DEFAULT_WITHIN_DAYS)
+                .await?;
             control.close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 output::print_summary(&summary);
+                if !opts.dry_run {
+                    schedule::print_deadlines(&due, dsr_core::schedule::DEFAULT_WITHIN_DAYS);
+                }
             }
+            let overdue = due.iter().filter(|d| d.days_left < 0).count();
+            tracing::info!(
+                overdue,
+                due_soon = due.len() - overdue,
+                "deadlines after the run"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker {
@@ -347,7 +386,42 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             code
         }
         Command::Check { offline } => check(&cli.config, offline).await,
-        Command::Status { id } => status(&cli.config, id).await,
+        Command::Schedule {
+            jobs_dir,
+            once,
+            now,
+            lock_secs,
+        } => {
+            let opts = schedule::ScheduleOptions {
+                jobs_dir,
+                once,
+                now: now.as_deref().map(schedule::parse_now).transpose()?,
+                lock_ttl: seconds("lock-secs", lock_secs)?,
+            };
+            let config = dsr_engine::load::load_config(&cli.config)?;
+            let control = ControlDb::open(&config.settings.control_db).await?;
+            let code = schedule::schedule(&config, &control, &opts).await;
+            control.close().await;
+            code
+        }
+        Command::Status {
+            overdue: true,
+            within_days,
+            now,
+            ..
+        } => {
+            let now = match now {
+                Some(n) => schedule::parse_now(&n)?,
+                None => chrono::Utc::now(),
+            };
+            let config = dsr_engine::load::load_config(&cli.config)?;
+            let control = ControlDb::open(&config.settings.control_db).await?;
+            let deadlines = control.deadlines(now, within_days).await?;
+            control.close().await;
+            schedule::print_deadlines(&deadlines, within_days);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { id, .. } => status(&cli.config, id).await,
         Command::Serve(args) => serve::serve(&cli.config, args).await,
         Command::Token { command } => serve::token(&cli.config, command).await,
         Command::Audit {
@@ -515,14 +589,9 @@ fn key_ring(config_dir: &std::path::Path, given: &[String]) -> Result<dsr_eviden
     Ok(dsr_evidence::KeyRing::from_pairs(pairs)?)
 }
 
-/// The request kinds of the job `jobs_dir/<job>.toml`.
+/// The request kinds of the fulfilment job `jobs_dir/<job>.toml`.
 fn job_kinds(jobs_dir: &std::path::Path, job: &str) -> Result<Vec<RequestKind>> {
-    let job_def = dsr_engine::load::load_job(jobs_dir, job)?;
-    Ok(job_def
-        .kinds
-        .iter()
-        .filter_map(|k| RequestKind::parse(k))
-        .collect())
+    Ok(dsr_engine::load::fulfilment_kinds(jobs_dir, job)?)
 }
 
 /// A duration option in seconds: positive and finite.

@@ -63,7 +63,7 @@ pub async fn work(config: &Config, control: &ControlDb, opts: &WorkerOptions) ->
 }
 
 /// Whether the stop signal has already fired (without waiting for it).
-async fn futures_ready(
+pub(crate) async fn futures_ready(
     stop: &mut std::pin::Pin<Box<impl std::future::Future<Output = ()>>>,
 ) -> bool {
     tokio::select! {
@@ -74,7 +74,7 @@ async fn futures_ready(
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

@@ -189,6 +189,17 @@ async fn fencing_and_ledger(c: &SqlConnector) {
         .expect("erase");
     assert!(out[0].result.is_ok());
     assert_eq!(out[0].ledger.masked, 2);
+    // A later lease masking a record that already holds the mask (an earlier lease committed
+    // it after this one planned) changes and counts nothing, on every server.
+    let out = c
+        .erase(&[group("ok-1", 6, vec![mask("3", "by-5-again")])])
+        .await
+        .expect("erase");
+    assert_eq!(out[0].result.as_ref().expect("lease 6 claims"), &vec![0]);
+    assert_eq!(
+        out[0].ledger.masked, 2,
+        "an unchanged record is not counted again"
+    );
     // A stale lease is fenced and changes nothing; other requests in the batch commit.
     let out = c
         .erase(&[

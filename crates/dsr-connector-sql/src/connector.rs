@@ -528,6 +528,10 @@ impl SqlConnector {
                     }
                 };
                 params.extend(key.iter().map(text));
+                if let EraseOp::Mask { set, .. } = op {
+                    // The "already masked?" test compares with the new values again.
+                    params.extend(set.iter().map(|(_, v)| text(v)));
+                }
                 stmts.push(Stmt {
                     table: table.clone(),
                     sql,

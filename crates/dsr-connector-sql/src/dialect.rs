@@ -36,6 +36,8 @@ pub trait Dialect: Send + Sync {
     fn quote_part(&self, ident: &str) -> String;
     /// The placeholder for the `n`th parameter (1-based).
     fn placeholder(&self, n: usize) -> String;
+    /// `a` differs from `b`, NULLs compared as values (`NULL` vs `NULL` is not a difference).
+    fn distinct(&self, a: &str, b: &str) -> String;
     /// The column normalised the way its identities are, as text compared byte for byte:
     /// the exact test every lookup applies, and the value a found record reports as matched.
     fn normalized(&self, c: &LookupCol<'_>) -> String;
@@ -191,7 +193,11 @@ pub fn delete_sql(d: &dyn Dialect, table: &str, key: &[Col<'_>]) -> String {
     )
 }
 
-/// `UPDATE t SET c1 = ?, … WHERE <key predicate>` for one key.
+/// `UPDATE t SET c1 = ?, … WHERE <key predicate> AND (c1 differs from ? OR …)` for one key.
+/// Parameters: the new values, the key, the new values again. A row that already holds every
+/// new value (masked by an earlier lease whose commit this one did not see when it planned) is
+/// left alone and not counted, so the fence ledger counts each record's masking once on every
+/// server (PostgreSQL counts matched rows, MySQL changed ones).
 pub fn update_sql(d: &dyn Dialect, table: &str, set: &[Col<'_>], key: &[Col<'_>]) -> String {
     let sets: Vec<String> = set
         .iter()
@@ -204,11 +210,23 @@ pub fn update_sql(d: &dyn Dialect, table: &str, set: &[Col<'_>], key: &[Col<'_>]
             )
         })
         .collect();
+    let after_key = set.len() + key.len() + 1;
+    let changes: Vec<String> = set
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            d.distinct(
+                &d.quote_part(c.name),
+                &d.typed_param(after_key + i, c.declared),
+            )
+        })
+        .collect();
     format!(
-        "UPDATE {} SET {} WHERE {}",
+        "UPDATE {} SET {} WHERE {} AND ({})",
         d.quote_name(table),
         sets.join(", "),
-        key_predicate(d, key, 1, set.len() + 1)
+        key_predicate(d, key, 1, set.len() + 1),
+        changes.join(" OR ")
     )
 }
 
@@ -278,6 +296,9 @@ impl Dialect for Sqlite {
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
     }
+    fn distinct(&self, a: &str, b: &str) -> String {
+        format!("{a} IS NOT {b}")
+    }
     fn normalized(&self, c: &LookupCol<'_>) -> String {
         let col = self.quote_part(c.name);
         // Functions and CAST yield BINARY-collated text, whatever the column declares.
@@ -344,6 +365,9 @@ impl Dialect for Postgres {
     fn placeholder(&self, n: usize) -> String {
         format!("${n}")
     }
+    fn distinct(&self, a: &str, b: &str) -> String {
+        format!("{a} IS DISTINCT FROM {b}")
+    }
     fn normalized(&self, c: &LookupCol<'_>) -> String {
         let col = self.quote_part(c.name);
         let text = if is_text(c.declared) {
@@ -407,6 +431,9 @@ impl Dialect for MySql {
     }
     fn placeholder(&self, _n: usize) -> String {
         "?".into()
+    }
+    fn distinct(&self, a: &str, b: &str) -> String {
+        format!("NOT ({a} <=> {b})")
     }
     fn normalized(&self, c: &LookupCol<'_>) -> String {
         let col = self.quote_part(c.name);

@@ -68,6 +68,16 @@ pub enum Error {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A job file is invalid.
+    #[error("{file}: {}{message}", if .field.is_empty() { String::new() } else { format!("{}: ", .field) })]
+    Job {
+        /// The job file.
+        file: String,
+        /// Key at fault (e.g. `schedule`), or `line N`; empty when the whole file is.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl Error {

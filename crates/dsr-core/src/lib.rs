@@ -8,6 +8,7 @@
 //! * [`connector`]: the [`connector::Connector`] trait every store implements.
 //! * [`exemption`], [`mask`], [`jurisdiction`]: rules evaluated on found records.
 //! * [`hash`]: keyed hashes, the only form in which identities leave the pipeline.
+//! * [`schedule`]: job files and when a scheduled job is due (cron, time zones, DST).
 //!
 //! Reading files, the environment and databases is the caller's job; everything here is a
 //! pure function of its inputs, which keeps it testable and lets every store share it.
@@ -22,6 +23,7 @@ pub mod identity;
 pub mod jurisdiction;
 pub mod mask;
 pub mod request;
+pub mod schedule;
 pub mod value;
 
 pub use error::{ConfigIssue, Error, StoreError};

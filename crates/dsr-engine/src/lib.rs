@@ -8,6 +8,7 @@
 //! * [`plan`]: the erasure plan — delete, mask or retain each record, and why.
 //! * [`run`]: one run end to end, evidence first.
 //! * [`deliver`]: report inputs and delivery.
+//! * [`schedule`]: job locks, scheduled fires, the retention purge, deadlines.
 
 pub mod admission;
 pub mod control;
@@ -19,5 +20,6 @@ pub mod plan;
 pub mod portal;
 pub mod resolve;
 pub mod run;
+pub mod schedule;
 
 pub use error::{Error, Result};

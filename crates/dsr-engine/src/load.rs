@@ -4,7 +4,6 @@ use crate::error::{Error, Result};
 use dsr_connector_sql::SqlConnector;
 use dsr_core::config::{Config, DataMap, SourceFile, StoreKind};
 use dsr_core::connector::Connector;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -58,46 +57,61 @@ pub fn load_config_with(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Res
     Ok(Config::from_sources(&files, env)?)
 }
 
-/// A job from `jobs/<name>.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Job {
-    /// Cron expression (UTC) for `dsr schedule`.
-    pub schedule: String,
-    /// What the job is for.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Request kinds the job processes (`access`, `access_categories`, `deletion`, `opt_out`).
-    pub kinds: Vec<String>,
-}
+/// A job from `jobs/<name>.toml` (validated by [`dsr_core::schedule::parse_job`]).
+pub use dsr_core::schedule::{Job, JobKind};
 
 /// Reads and validates `jobs/<name>.toml` under `jobs_dir`.
 pub fn load_job(jobs_dir: &Path, name: &str) -> Result<Job> {
-    let err = |reason: String| Error::Job {
-        job: name.to_string(),
-        reason,
-    };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(err("job names are a-z 0-9 _ -".into()));
+    if !dsr_core::schedule::valid_job_name(name) {
+        return Err(Error::Job {
+            job: name.to_string(),
+            reason: "job names are a-z A-Z 0-9 _ -".into(),
+        });
     }
     let path = jobs_dir.join(format!("{name}.toml"));
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-    let job: Job =
-        toml::from_str(&text).map_err(|e| err(format!("{}: {}", path.display(), e.message())))?;
-    for k in &job.kinds {
-        if dsr_core::request::RequestKind::parse(k).is_none() {
-            return Err(err(format!("kinds: unknown request kind `{k}`")));
-        }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::Job {
+        job: name.to_string(),
+        reason: format!("cannot read {}: {e}", path.display()),
+    })?;
+    Ok(dsr_core::schedule::parse_job(
+        name,
+        &path.display().to_string(),
+        &text,
+    )?)
+}
+
+/// The request kinds of the fulfilment job `jobs_dir/<name>.toml` (what `dsr run --job NAME`
+/// and `dsr worker --job NAME` process); another kind of job is refused.
+pub fn fulfilment_kinds(
+    jobs_dir: &Path,
+    name: &str,
+) -> Result<Vec<dsr_core::request::RequestKind>> {
+    let job = load_job(jobs_dir, name)?;
+    match job.kind {
+        JobKind::Fulfilment { kinds } => Ok(kinds),
+        other => Err(Error::Job {
+            job: name.to_string(),
+            reason: format!(
+                "kind = \"{}\" is not a fulfilment job; `dsr schedule` runs it",
+                other.key()
+            ),
+        }),
     }
-    if job.schedule.split_whitespace().count() != 5 {
-        return Err(err("schedule: expected a 5-field cron expression".into()));
-    }
-    Ok(job)
+}
+
+/// Every job file `*.toml` of `jobs_dir`, by name; the first invalid one fails the call.
+pub fn load_jobs(jobs_dir: &Path) -> Result<Vec<Job>> {
+    let rd = std::fs::read_dir(jobs_dir).map_err(|e| Error::ConfigRead {
+        path: jobs_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".toml").map(str::to_string))
+        .collect();
+    names.sort();
+    names.iter().map(|n| load_job(jobs_dir, n)).collect()
 }
 
 /// Connected stores by name.

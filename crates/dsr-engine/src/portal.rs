@@ -101,20 +101,6 @@ pub struct RequestView {
     pub days_left: Option<i64>,
 }
 
-impl RequestView {
-    /// Whether the request is open and its deadline (or its receipt confirmation) has passed.
-    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
-        let past = |t: &Option<String>| {
-            t.as_deref()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| t < now)
-        };
-        self.closed_at.is_none()
-            && (past(&self.due_at)
-                || (self.receipt_confirmed_at.is_none() && past(&self.confirm_by)))
-    }
-}
-
 const VIEW_COLUMNS: &str = "id, kind, jurisdiction, status, denial_reason, received_at, confirm_by, \
     receipt_confirmed_at, respond_by, due_at, extendable_to, extended_at, client, closed_at, report";
 
@@ -300,18 +286,26 @@ impl ControlDb {
         let mut out = with_db!(self, pool, sql => {
             let q = format!(
                 "SELECT {VIEW_COLUMNS} FROM requests WHERE (?1 IS NULL OR status = ?1) \
-                 AND (?2 = 0 OR closed_at IS NULL) ORDER BY received_at, id"
+                 ORDER BY received_at, id"
             );
             let rows = sqlx::query(&sql(&q))
                 .bind(filter.status.map(Status::key))
-                .bind(i64::from(filter.overdue))
                 .fetch_all(pool)
                 .await
                 .map_err(db)?;
             rows.iter().map(|r| view_of(r, now)).collect::<Result<Vec<_>>>()?
         });
         if filter.overdue {
-            out.retain(|v| v.overdue(now));
+            // One definition of "overdue" for the API, `dsr status --overdue` and the
+            // scheduled report: a deadline of `ControlDb::deadlines` already past.
+            let past: std::collections::BTreeSet<String> = self
+                .deadlines(now, 0)
+                .await?
+                .into_iter()
+                .filter(|d| d.due_at < now)
+                .map(|d| d.id)
+                .collect();
+            out.retain(|v| past.contains(&v.id));
         }
         out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(out)
