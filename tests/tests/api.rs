@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use dsr_fixtures::{ANA_ACME_MARKETING_ID, ANA_EMAIL, ANA_MARKETING_ID, CLIENT_ACME};
+use dsr_fixtures::subjects::{ANA_ACME_MARKETING_ID, ANA_EMAIL, ANA_MARKETING_ID, CLIENT_ACME};
 use dsr_tests::{Db, Env, request, text, verified};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};

@@ -228,11 +228,8 @@ async fn retention(url: &str) {
         "old-leased",
     ] {
         let r = req(id, months(30));
-        c.submit(
-            &r,
-            &[format!("h-{id}")],
-            Some(r.received_at + CDuration::days(45)),
-        )
+        let d = due(r.received_at + CDuration::days(45));
+        c.submit(&r, &[format!("h-{id}")], Some(&d))
         .await
         .unwrap();
     }
@@ -339,11 +336,8 @@ async fn deadlines(url: &str) {
         ("held", 1, "held_for_review"),
     ] {
         let r = req(id, now - CDuration::days(40));
-        c.submit(
-            &r,
-            &[],
-            Some(now + CDuration::days(due_days) + CDuration::hours(1)),
-        )
+        let d = due(now + CDuration::days(due_days) + CDuration::hours(1));
+        c.submit(&r, &[], Some(&d))
         .await
         .unwrap();
         SqlConnector::run_script(
@@ -372,4 +366,13 @@ async fn sqlite_deadlines() {
 async fn postgres_deadlines() {
     let db = TempDb::new(Server::Postgres).await.expect("PostgreSQL");
     deadlines(&db.url).await;
+}
+
+/// Deadlines with only the answer due at `at`.
+fn due(at: chrono::DateTime<chrono::Utc>) -> dsr_core::jurisdiction::Deadlines {
+    dsr_core::jurisdiction::Deadlines {
+        confirm_by: None,
+        respond_by: at,
+        extendable_to: None,
+    }
 }
