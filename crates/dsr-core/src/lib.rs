@@ -8,6 +8,7 @@
 //! * [`connector`]: the [`connector::Connector`] trait every store implements.
 //! * [`exemption`], [`mask`], [`jurisdiction`]: rules evaluated on found records.
 //! * [`hash`]: keyed hashes, the only form in which identities leave the pipeline.
+//! * [`verification`]: data-point types, their normalisers and the verification levels.
 //!
 //! Reading files, the environment and databases is the caller's job; everything here is a
 //! pure function of its inputs, which keeps it testable and lets every store share it.
@@ -23,5 +24,6 @@ pub mod jurisdiction;
 pub mod mask;
 pub mod request;
 pub mod value;
+pub mod verification;
 
 pub use error::{ConfigIssue, Error, StoreError};

@@ -30,6 +30,12 @@ pub enum Status {
     Denied,
     /// Identities lead to several subjects: a person must look.
     HeldForReview,
+    /// Admitted by the jurisdiction's rules; the run works out its verification from the
+    /// data points it carries (taken by a run like an admitted request).
+    AwaitingVerification,
+    /// Repeats an open or recently answered request (same kind, same subject): linked to it
+    /// (`duplicate_of` in its event) and answered with its outcome, never run itself.
+    Duplicate,
 }
 
 impl Status {
@@ -43,6 +49,8 @@ impl Status {
             Status::PartiallyFulfilled,
             Status::Denied,
             Status::HeldForReview,
+            Status::AwaitingVerification,
+            Status::Duplicate,
         ]
         .into_iter()
         .find(|s| s.key() == key)
@@ -58,6 +66,8 @@ impl Status {
             Status::PartiallyFulfilled => "partially_fulfilled",
             Status::Denied => "denied",
             Status::HeldForReview => "held_for_review",
+            Status::AwaitingVerification => "awaiting_verification",
+            Status::Duplicate => "duplicate",
         }
     }
 }

@@ -8,15 +8,21 @@
 //! * [`plan`]: the erasure plan — delete, mask or retain each record, and why.
 //! * [`run`]: one run end to end, evidence first.
 //! * [`deliver`]: report inputs and delivery.
+//! * [`verify`]: verification worked out from data points, and minors, over a resolution.
+//! * [`suppression`]: the suppression list by source, and its export.
+//! * [`duplicate`]: linking a request that repeats an open or recent one.
 
 pub mod admission;
 pub mod control;
 pub mod deliver;
+pub mod duplicate;
 pub mod error;
 pub mod lease;
 pub mod load;
 pub mod plan;
 pub mod resolve;
 pub mod run;
+pub mod suppression;
+pub mod verify;
 
 pub use error::{Error, Result};

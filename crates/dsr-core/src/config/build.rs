@@ -9,6 +9,8 @@ use crate::exemption::{Condition, ExemptionRule, Exemptions, LegalHold, Test};
 use crate::identity::Normalizer;
 use crate::mask::MaskStrategy;
 use crate::request::Identity;
+use crate::verification::PointRule;
+use super::verify::VerificationMap;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -103,6 +105,14 @@ pub(super) fn build(
             .collect()
     });
     let identity_types = identity_types.as_ref();
+    let point_types: Option<BTreeMap<String, PointRule>> = settings_file.as_ref().map(|s| {
+        s.data_points
+            .iter()
+            .map(|(k, v)| (k.clone(), v.normalize))
+            .collect()
+    });
+    let point_types = point_types.as_ref();
+    let mut verification = VerificationMap::default();
     let settings = settings_file.and_then(|s| settings(s, env, &mut issues));
 
     // Stores.
@@ -146,8 +156,10 @@ pub(super) fn build(
             continue;
         }
         store_files.insert(name.clone(), f.path.clone());
+        super::verify::collect(&f.path, &name, &sf, point_types, &mut verification, &mut issues);
         stores.push(store(&f.path, name, sf, identity_types, env, &mut issues));
     }
+    super::verify::check_types_used(point_types, &verification, &mut issues);
     let mut data_map = DataMap { stores };
     resolve_edges(&mut data_map, files, &store_files, &unparsed, &mut issues);
     check_reachability(&data_map, &store_files, &mut issues);
@@ -195,13 +207,14 @@ pub(super) fn build(
                 data_map,
                 disclosures,
                 exemptions,
+                verification,
             })
         }
         _ => Err(Error::Config(issues.0)),
     }
 }
 
-fn valid_name(s: &str) -> bool {
+pub(super) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -355,6 +368,14 @@ fn settings(
         signing,
         s3,
         report_link_days: s.report_link_days,
+        data_point_types: s
+            .data_points
+            .into_iter()
+            .map(|(k, v)| (k, v.normalize))
+            .collect(),
+        duplicate_window_days: s
+            .requests
+            .map_or_else(default_duplicate_window, |r| r.duplicate_window_days),
     })
 }
 
@@ -527,10 +548,12 @@ fn store(
             match cf.role.as_deref() {
                 None => {}
                 Some("collected_at") => collected_at = Some(cname.clone()),
+                // Collected with the verification keys (`super::verify`).
+                Some("birth_date") => {}
                 Some(r) => issues.add(
                     file,
                     format!("{ckey}.role"),
-                    format!("unknown role `{r}`; expected collected_at"),
+                    format!("unknown role `{r}`; expected collected_at or birth_date"),
                 ),
             }
             columns.push(ColumnMap {
