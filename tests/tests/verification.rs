@@ -120,7 +120,16 @@ async fn three_points_and_a_declaration_disclose_specific_pieces() {
         &env,
         &[
             with_points("v-high", "access", ANA_EMAIL, &points, true),
-            with_points("v-nodecl", "access", CARA_EMAIL, &[("phone", CARA_PHONE), ("card_last4", &last4(CARA_CARD_NUMBER))], false),
+            with_points(
+                "v-nodecl",
+                "access",
+                CARA_EMAIL,
+                &[
+                    ("phone", CARA_PHONE),
+                    ("card_last4", &last4(CARA_CARD_NUMBER)),
+                ],
+                false,
+            ),
         ],
     );
     let (st, out) = status(&env, "v-high");
@@ -142,7 +151,10 @@ async fn three_points_and_a_declaration_disclose_specific_pieces() {
     assert_eq!(r["pieces"], json!([]));
     assert!(!html.contains(CARA_NAME));
     let v = &manifest(&env, "v-nodecl")["verification"];
-    assert_eq!((v["level"].clone(), v["matched"].clone()), (json!("reasonable"), json!(3)));
+    assert_eq!(
+        (v["level"].clone(), v["matched"].clone()),
+        (json!("reasonable"), json!(3))
+    );
 }
 
 #[tokio::test]
@@ -155,17 +167,31 @@ async fn mismatching_points_are_denied_and_nothing_is_disclosed() {
         ("card_last4", "6467"),
         ("postcode", ANA_POSTCODE),
     ];
-    submit_and_run(&env, &[with_points("v-mis", "access", GUS_EMAIL, &points, true)]);
+    submit_and_run(
+        &env,
+        &[with_points("v-mis", "access", GUS_EMAIL, &points, true)],
+    );
     let (st, out) = status(&env, "v-mis");
-    assert_eq!(&st[1..], ["access", "denied", "insuf_verification"], "{out}");
-    assert!(!env.reports().join("v-mis").exists(), "a report was delivered");
+    assert_eq!(
+        &st[1..],
+        ["access", "denied", "insuf_verification"],
+        "{out}"
+    );
+    assert!(
+        !env.reports().join("v-mis").exists(),
+        "a report was delivered"
+    );
     let m = manifest(&env, "v-mis");
     assert_eq!(m["status"], "denied");
     assert_eq!(m["verification"]["level"], "none");
     assert_eq!(m["verification"]["matched"], 2);
     assert_eq!(m["verification"]["mismatched"], 2);
     assert_eq!(m["artifacts"], json!([]));
-    assert_eq!(before, env.snapshot().await, "a denied access changed the estate");
+    assert_eq!(
+        before,
+        env.snapshot().await,
+        "a denied access changed the estate"
+    );
     // Neither the points given nor the records' values reach the evidence.
     let evidence = env.evidence_text();
     for v in [GUS_EMAIL, "14155550108", GUS_NAME] {
@@ -176,10 +202,18 @@ async fn mismatching_points_are_denied_and_nothing_is_disclosed() {
 #[tokio::test]
 async fn deletion_keeps_the_records_of_stores_needing_more_verification() {
     let env = Env::new(FILLER).await;
-    let tickets = env.ids_where(Db::Support, "tickets", "customer_id", FINN_ID).await;
+    let tickets = env
+        .ids_where(Db::Support, "tickets", "customer_id", FINN_ID)
+        .await;
     assert!(!tickets.is_empty());
     // Email + phone: a reasonable degree. The crm store needs reasonably high.
-    let req = with_points("v-del", "deletion", FINN_EMAIL, &[("phone", FINN_PHONE)], true);
+    let req = with_points(
+        "v-del",
+        "deletion",
+        FINN_EMAIL,
+        &[("phone", FINN_PHONE)],
+        true,
+    );
     submit_and_run(&env, &[req]);
     let (st, out) = status(&env, "v-del");
     assert_eq!(st[2], "fulfilled", "{out}");
@@ -188,29 +222,42 @@ async fn deletion_keeps_the_records_of_stores_needing_more_verification() {
         env.ids_where(Db::Crm, "customers", "id", FINN_ID).await,
         vec![FINN_ID]
     );
-    assert!(!env.ids_where(Db::Crm, "orders", "customer_id", FINN_ID).await.is_empty());
-    assert!(env.ids_where(Db::Support, "tickets", "customer_id", FINN_ID).await.is_empty());
+    assert!(
+        !env.ids_where(Db::Crm, "orders", "customer_id", FINN_ID)
+            .await
+            .is_empty()
+    );
+    assert!(
+        env.ids_where(Db::Support, "tickets", "customer_id", FINN_ID)
+            .await
+            .is_empty()
+    );
     let (r, html) = report(&env, "v-del");
     let retained = r["deletion"]["retained"].as_array().expect("retained");
     let crm: Vec<&Value> = retained.iter().filter(|x| x["source"] == "crm").collect();
     assert!(!crm.is_empty(), "{retained:?}");
     for x in &crm {
         assert!(
-            x["basis"].as_str().unwrap().contains("insufficient verification for this store"),
+            x["basis"]
+                .as_str()
+                .unwrap()
+                .contains("insufficient verification for this store"),
             "{x}"
         );
     }
     assert!(html.contains("insufficient verification for this store"));
     let deleted = r["deletion"]["deleted"].as_array().expect("deleted");
-    assert!(deleted.iter().any(|d| d["source"] == "support"), "{deleted:?}");
+    assert!(
+        deleted.iter().any(|d| d["source"] == "support"),
+        "{deleted:?}"
+    );
     let m = manifest(&env, "v-del");
     assert!(
         m["retained"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|x| x["reason"] == "insufficient_verification"
-                && x["table"] == "crm.customers"),
+            .any(|x| x["reason"] == "insufficient_verification" && x["table"] == "crm.customers"),
         "{}",
         m["retained"]
     );
@@ -221,17 +268,30 @@ async fn deletion_keeps_the_records_of_stores_needing_more_verification() {
 async fn deletion_without_any_level_is_denied() {
     let env = Env::new(FILLER).await;
     let before = env.snapshot().await;
-    let req = with_points("v-del-none", "deletion", FINN_EMAIL, &[("postcode", ANA_POSTCODE)], true);
+    let req = with_points(
+        "v-del-none",
+        "deletion",
+        FINN_EMAIL,
+        &[("postcode", ANA_POSTCODE)],
+        true,
+    );
     submit_and_run(&env, &[req]);
     let (st, out) = status(&env, "v-del-none");
     assert_eq!(&st[2..], ["denied", "insuf_verification"], "{out}");
-    assert_eq!(before, env.snapshot().await, "a denied deletion changed the estate");
+    assert_eq!(
+        before,
+        env.snapshot().await,
+        "a denied deletion changed the estate"
+    );
 }
 
 #[tokio::test]
 async fn opt_out_needs_no_verification_and_is_suppressed() {
     let env = Env::new(FILLER).await;
-    submit_and_run(&env, &[request("v-opt", "opt_out", &[("email", EVE_EMAIL)], None)]);
+    submit_and_run(
+        &env,
+        &[request("v-opt", "opt_out", &[("email", EVE_EMAIL)], None)],
+    );
     let (st, out) = status(&env, "v-opt");
     assert_eq!(st[2], "fulfilled", "{out}");
     let entries = export(&env);
@@ -255,7 +315,10 @@ async fn gpc_signal_is_suppressed_with_source_gpc_and_exported_as_hashes() {
     ok(&o, "dsr suppression export --out");
     let body = std::fs::read_to_string(&out).unwrap();
     assert!(!body.contains('@') && !body.contains(ANA_EMAIL), "{body}");
-    let lines: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1, "{body}");
     assert_eq!(lines[0]["identity_hash"], hash("email", ANA_EMAIL));
     assert_eq!(lines[0]["source"], "gpc");
@@ -274,7 +337,10 @@ async fn a_minor_is_flagged_and_suppressed() {
     assert!(html.contains("You are under 16"));
     assert_eq!(manifest(&env, "v-mia")["minor_under_16"], true);
     let entries = export(&env);
-    for h in [hash("email", MIA_EMAIL), hash("customer_id", &MIA_ID.to_string())] {
+    for h in [
+        hash("email", MIA_EMAIL),
+        hash("customer_id", &MIA_ID.to_string()),
+    ] {
         assert_eq!(
             source_of(&entries, &h).as_deref(),
             Some("minor_not_opted_in"),
@@ -298,14 +364,28 @@ async fn a_duplicate_within_the_window_is_linked_and_not_run_twice() {
     ok(&env.run(), "dsr run");
     let (st, out) = status(&env, "v-again");
     assert_eq!(st[2], "duplicate", "{out}");
-    assert!(out.contains("duplicate_of=v-first answer=fulfilled"), "{out}");
-    assert!(!env.reports().join("v-again").exists(), "the duplicate was answered again");
+    assert!(
+        out.contains("duplicate_of=v-first answer=fulfilled"),
+        "{out}"
+    );
+    assert!(
+        !env.reports().join("v-again").exists(),
+        "the duplicate was answered again"
+    );
     assert!(env.manifests("v-again").is_empty(), "the duplicate was run");
     // Another kind about the same subject is not a duplicate.
     submit_and_run(&env, &[verified("v-cat", "access_categories", ANA_EMAIL)]);
     assert_eq!(status(&env, "v-cat").0[2], "fulfilled");
     // A denied request is no original: asking again with better proof is run.
-    submit_and_run(&env, &[request("v-gus", "access", &[("email", GUS_EMAIL)], Some("none"))]);
+    submit_and_run(
+        &env,
+        &[request(
+            "v-gus",
+            "access",
+            &[("email", GUS_EMAIL)],
+            Some("none"),
+        )],
+    );
     assert_eq!(status(&env, "v-gus").0[3], "insuf_verification");
     submit_and_run(&env, &[verified("v-gus2", "access", GUS_EMAIL)]);
     assert_eq!(status(&env, "v-gus2").0[2], "fulfilled");
@@ -321,16 +401,25 @@ async fn bad_verification_input_is_refused_naming_the_field_and_stored_nowhere()
     let mut malformed = base.clone();
     malformed["data_points"] = json!([{"type": "card_last4", "value": full_card}]);
     let mut unknown_field = base.clone();
-    unknown_field["data_points"] = json!([{"type": "phone", "value": ANA_PHONE, "note": "X99-SECRET-7"}]);
+    unknown_field["data_points"] =
+        json!([{"type": "phone", "value": ANA_PHONE, "note": "X99-SECRET-7"}]);
     let mut bad_provider = verified("v-bad", "access", ANA_EMAIL);
     bad_provider["verification"]["provider"] = json!(ANA_EMAIL);
     let mut nothing = request("v-bad", "deletion", &[("email", ANA_EMAIL)], None);
     nothing["signed_declaration"] = json!(true);
     let cases = [
-        ("unknown data point type", unknown_type, "data_points[0].type"),
+        (
+            "unknown data point type",
+            unknown_type,
+            "data_points[0].type",
+        ),
         ("malformed value", malformed, "data_points[0].value"),
         ("unknown field", unknown_field, "data_points[0]"),
-        ("free text as provider", bad_provider, "verification.provider"),
+        (
+            "free text as provider",
+            bad_provider,
+            "verification.provider",
+        ),
         ("neither points nor attestation", nothing, "verification"),
     ];
     for (what, body, field) in cases {

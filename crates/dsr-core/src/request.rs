@@ -548,11 +548,12 @@ mod tests {
         );
         let field = err_points(&POINTS.replace(r#""gpc":true"#, r#""gpc":true,"note":"x""#));
         assert!(field.contains("note"), "{field}");
-        let extra = err_points(&POINTS.replace(
-            r#""value":"6467"}"#,
-            r#""value":"6467","secret":"6467"}"#,
-        ));
-        assert!(extra.contains("data_points[1]") && extra.contains("secret"), "{extra}");
+        let extra =
+            err_points(&POINTS.replace(r#""value":"6467"}"#, r#""value":"6467","secret":"6467"}"#));
+        assert!(
+            extra.contains("data_points[1]") && extra.contains("secret"),
+            "{extra}"
+        );
         // Neither data points nor an attestation: refused, unless an opt-out.
         let none = r#"{"id":"r3","kind":"access","jurisdiction":"CA","received_at":"2026-11-02T10:00:00Z",
           "subject":{"identities":[{"type":"email","value":"a@b.c"}]}}"#;
@@ -563,13 +564,22 @@ mod tests {
 
     #[test]
     fn provider_is_a_label() {
-        let with = OK.replace(r#""method":"email+phone""#, r#""method":"document","provider":"acme-idv""#);
+        let with = OK.replace(
+            r#""method":"email+phone""#,
+            r#""method":"document","provider":"acme-idv""#,
+        );
         let r = Request::from_json(&with, &types()).expect("valid");
         assert_eq!(
             r.verification.and_then(|v| v.provider).as_deref(),
             Some("acme-idv")
         );
-        let bad = err(&OK.replace(r#""method":"email+phone""#, r#""method":"document","provider":"ana@example.com""#));
-        assert!(bad.contains("verification.provider") && !bad.contains("ana@"), "{bad}");
+        let bad = err(&OK.replace(
+            r#""method":"email+phone""#,
+            r#""method":"document","provider":"ana@example.com""#,
+        ));
+        assert!(
+            bad.contains("verification.provider") && !bad.contains("ana@"),
+            "{bad}"
+        );
     }
 }

@@ -212,8 +212,14 @@ mod tests {
     #[test]
     fn hashes_are_keyed_and_typed() {
         let h = KeyedHasher::new(b"0123456789abcdef".to_vec());
-        assert_eq!(point_hash(&h, "postcode", "94110"), point_hash(&h, "postcode", "94110"));
-        assert_ne!(point_hash(&h, "postcode", "94110"), point_hash(&h, "zip", "94110"));
+        assert_eq!(
+            point_hash(&h, "postcode", "94110"),
+            point_hash(&h, "postcode", "94110")
+        );
+        assert_ne!(
+            point_hash(&h, "postcode", "94110"),
+            point_hash(&h, "zip", "94110")
+        );
         assert!(!point_hash(&h, "postcode", "94110").contains("94110"));
     }
 }

@@ -1003,14 +1003,20 @@ fn shipped_verification_map() {
     let config = Files::shipped().load(&|_| None).unwrap();
     let v = &config.verification;
     assert_eq!(v.deletion_level("crm"), VerificationLevel::ReasonablyHigh);
-    assert_eq!(v.deletion_level("analytics"), VerificationLevel::ReasonablyHigh);
+    assert_eq!(
+        v.deletion_level("analytics"),
+        VerificationLevel::ReasonablyHigh
+    );
     assert_eq!(v.deletion_level("support"), VerificationLevel::Reasonable);
     let customers = config
         .data_map
         .tables()
         .find(|t| t.id.store == "crm" && t.id.table == "customers")
         .unwrap();
-    assert_eq!(v.birth_dates.get(&customers.id).map(String::as_str), Some("birth_date"));
+    assert_eq!(
+        v.birth_dates.get(&customers.id).map(String::as_str),
+        Some("birth_date")
+    );
     assert!(
         v.columns[&customers.id].contains(&("phone".to_string(), "phone".to_string())),
         "{:?}",
@@ -1053,14 +1059,23 @@ fn verify_names_an_undeclared_data_point_type() {
         "tables.addresses.columns.postal_code.verify",
         "data point type `zip` is not declared",
     );
-    assert_has(&issues, "dsr.toml", "data_points.postcode", "no column verifies");
+    assert_has(
+        &issues,
+        "dsr.toml",
+        "data_points.postcode",
+        "no column verifies",
+    );
     assert_eq!(issues.len(), 2, "{}", show(&issues));
 }
 
 #[test]
 fn data_point_type_with_an_unknown_rule() {
     let issues = Files::shipped()
-        .replace("dsr.toml", r#"normalize = "last4""#, r#"normalize = "last_four""#)
+        .replace(
+            "dsr.toml",
+            r#"normalize = "last4""#,
+            r#"normalize = "last_four""#,
+        )
         .issues();
     assert_eq!(issues.len(), 1, "{}", show(&issues));
     assert_eq!(issues[0].file, "dsr.toml");

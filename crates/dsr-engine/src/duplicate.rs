@@ -39,8 +39,14 @@ impl ControlDb {
             return Ok(None);
         }
         let window = chrono::Duration::days(i64::from(window_days));
-        let since = req.received_at.checked_sub_signed(window).unwrap_or(req.received_at);
-        let until = req.received_at.checked_add_signed(window).unwrap_or(req.received_at);
+        let since = req
+            .received_at
+            .checked_sub_signed(window)
+            .unwrap_or(req.received_at);
+        let until = req
+            .received_at
+            .checked_add_signed(window)
+            .unwrap_or(req.received_at);
         let want: BTreeSet<&str> = identity_hashes.iter().map(String::as_str).collect();
         let statuses: Vec<&str> = ORIGINAL.iter().map(|s| s.key()).collect();
         let list = (5..5 + statuses.len())

@@ -27,13 +27,35 @@ async fn duplicates(url: &str) {
         let c = c.clone();
         async move { c.find_duplicate(&r, &hashes, window).await.unwrap() }
     };
-    assert_eq!(find(req("d2", "access", 12), h.clone(), 7).await.as_deref(), Some("d1"));
-    assert_eq!(find(req("d2", "access", 8), h.clone(), 7).await.as_deref(), Some("d1"));
-    assert_eq!(find(req("d2", "access", 18), h.clone(), 7).await, None, "outside the window");
-    assert_eq!(find(req("d2", "access", 12), h.clone(), 0).await, None, "window 0: off");
-    assert_eq!(find(req("d2", "deletion", 12), h.clone(), 7).await, None, "other kind");
+    assert_eq!(
+        find(req("d2", "access", 12), h.clone(), 7).await.as_deref(),
+        Some("d1")
+    );
+    assert_eq!(
+        find(req("d2", "access", 8), h.clone(), 7).await.as_deref(),
+        Some("d1")
+    );
+    assert_eq!(
+        find(req("d2", "access", 18), h.clone(), 7).await,
+        None,
+        "outside the window"
+    );
+    assert_eq!(
+        find(req("d2", "access", 12), h.clone(), 0).await,
+        None,
+        "window 0: off"
+    );
+    assert_eq!(
+        find(req("d2", "deletion", 12), h.clone(), 7).await,
+        None,
+        "other kind"
+    );
     let more = vec!["h-a".to_string(), "h-b".to_string()];
-    assert_eq!(find(req("d2", "access", 12), more, 7).await, None, "other subject");
+    assert_eq!(
+        find(req("d2", "access", 12), more, 7).await,
+        None,
+        "other subject"
+    );
 
     let dup = req("d2", "access", 12);
     c.store_duplicate(&dup, None, "d1").await.unwrap();
@@ -53,9 +75,15 @@ async fn duplicates(url: &str) {
     let lease = c.acquire(&spec).await.unwrap().expect("d1 open");
     assert_eq!(lease.ids, vec!["d1".to_string()]);
     // A denied request is no original.
-    c.transition("d1", Status::Denied, Some("insuf_verification"), serde_json::json!({}), lease.token)
-        .await
-        .unwrap();
+    c.transition(
+        "d1",
+        Status::Denied,
+        Some("insuf_verification"),
+        serde_json::json!({}),
+        lease.token,
+    )
+    .await
+    .unwrap();
     assert_eq!(find(req("d3", "access", 12), h.clone(), 7).await, None);
 
     // Suppression: each hash once, with the source of its first entry.
@@ -65,7 +93,10 @@ async fn duplicates(url: &str) {
         .unwrap();
     let list = c.suppressions().await.unwrap();
     assert_eq!(list.len(), 2);
-    assert_eq!(c.suppression_source("h-a").await.unwrap().as_deref(), Some("gpc"));
+    assert_eq!(
+        c.suppression_source("h-a").await.unwrap().as_deref(),
+        Some("gpc")
+    );
     assert_eq!(
         c.suppression_source("h-m").await.unwrap().as_deref(),
         Some("minor_not_opted_in")
@@ -82,7 +113,11 @@ async fn duplicates(url: &str) {
 #[tokio::test]
 async fn sqlite_duplicates_and_suppression() {
     let dir = tempfile::tempdir().unwrap();
-    duplicates(&format!("sqlite://{}", dir.path().join("control.db").display())).await;
+    duplicates(&format!(
+        "sqlite://{}",
+        dir.path().join("control.db").display()
+    ))
+    .await;
 }
 
 #[tokio::test]

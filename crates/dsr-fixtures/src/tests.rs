@@ -371,10 +371,22 @@ fn requests_are_valid_and_relative_to_now() {
 fn data_point_constants_match_the_estate() {
     assert_eq!(last4(ANA_CARD_NUMBER), "6467");
     let e = estate(now(), 0);
-    for v in [ANA_POSTCODE, FINN_POSTCODE, GUS_POSTCODE, MIA_POSTCODE, CARA_BIRTH_DATE] {
-        assert!(e.crm_sql.contains(&format!("'{v}'")), "{v} not in the estate");
+    for v in [
+        ANA_POSTCODE,
+        FINN_POSTCODE,
+        GUS_POSTCODE,
+        MIA_POSTCODE,
+        CARA_BIRTH_DATE,
+    ] {
+        assert!(
+            e.crm_sql.contains(&format!("'{v}'")),
+            "{v} not in the estate"
+        );
     }
-    assert!(e.crm_sql.contains(&format!("'{}'", minor_birth_date(now()))));
+    assert!(
+        e.crm_sql
+            .contains(&format!("'{}'", minor_birth_date(now())))
+    );
 }
 
 /// Runs both scripts in in-memory SQLite with foreign keys enforced.

@@ -3,6 +3,7 @@
 use super::SourceFile;
 use super::files::*;
 use super::model::*;
+use super::verify::VerificationMap;
 use crate::category::{Category, SensitiveKind};
 use crate::error::{ConfigIssue, Error};
 use crate::exemption::{Condition, ExemptionRule, Exemptions, LegalHold, Test};
@@ -10,7 +11,6 @@ use crate::identity::Normalizer;
 use crate::mask::MaskStrategy;
 use crate::request::Identity;
 use crate::verification::PointRule;
-use super::verify::VerificationMap;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -156,10 +156,20 @@ pub(super) fn build(
             continue;
         }
         store_files.insert(name.clone(), f.path.clone());
-        super::verify::collect(&f.path, &name, &sf, point_types, &mut verification, &mut issues);
+        super::verify::collect(
+            &f.path,
+            &name,
+            &sf,
+            point_types,
+            &mut verification,
+            &mut issues,
+        );
         stores.push(store(&f.path, name, sf, identity_types, env, &mut issues));
     }
-    super::verify::check_types_used(point_types, &verification, &mut issues);
+    // A store file that did not parse may hold the missing `verify` columns: no follow-on noise.
+    if unparsed.is_empty() {
+        super::verify::check_types_used(point_types, &verification, &mut issues);
+    }
     let mut data_map = DataMap { stores };
     resolve_edges(&mut data_map, files, &store_files, &unparsed, &mut issues);
     check_reachability(&data_map, &store_files, &mut issues);

@@ -65,7 +65,9 @@ pub(super) fn collect(
                     issues.add(
                         file,
                         format!("{ckey}.verify"),
-                        format!("data point type `{kind}` is not declared in dsr.toml [data_points]"),
+                        format!(
+                            "data point type `{kind}` is not declared in dsr.toml [data_points]"
+                        ),
                     );
                 } else {
                     map.columns

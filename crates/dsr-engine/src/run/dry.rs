@@ -87,4 +87,3 @@ pub(super) async fn dry_run(
     progress.finish();
     Ok(summary)
 }
-
