@@ -9,6 +9,7 @@ mod lake;
 mod output;
 mod schedule;
 mod serve;
+mod suppression;
 mod worker;
 
 use anyhow::{Context, Result, bail};
@@ -133,6 +134,11 @@ enum Command {
         /// Job lock time in seconds; renewed every third of it while a job runs.
         #[arg(long, default_value_t = 600.0)]
         lock_secs: f64,
+    },
+    /// The suppression list (opt-outs, Global Privacy Control, minors) for sale pipelines.
+    Suppression {
+        #[command(subcommand)]
+        command: suppression::SuppressionCommand,
     },
     /// Show requests and their status.
     Status {
@@ -424,6 +430,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Status { id, .. } => status(&cli.config, id).await,
         Command::Serve(args) => serve::serve(&cli.config, args).await,
         Command::Token { command } => serve::token(&cli.config, command).await,
+        Command::Suppression { command } => suppression::run(&cli.config, command).await,
         Command::Audit {
             command:
                 AuditCommand::Verify {
@@ -623,17 +630,27 @@ async fn submit(config_dir: &std::path::Path, files: &[PathBuf]) -> Result<ExitC
             v => vec![v],
         };
         for (i, item) in items.into_iter().enumerate() {
-            dsr_core::request::Request::from_value(item.clone(), &config.settings.identity_types)
-                .map_err(|e| anyhow::anyhow!("{} (request {}): {e}", f.display(), i + 1))?;
+            dsr_core::request::Request::from_value_with(
+                item.clone(),
+                &config.settings.identity_types,
+                &config.settings.data_point_types,
+            )
+            .map_err(|e| anyhow::anyhow!("{} (request {}): {e}", f.display(), i + 1))?;
             bodies.push(item.to_string());
         }
     }
     let control = ControlDb::open(&config.settings.control_db).await?;
     for b in bodies {
-        let (req, outcome) = dsr_engine::admission::submit(&config, &control, &b).await?;
-        match outcome {
-            Submitted::New => println!("submitted {} ({})", req.id, req.kind.key()),
-            Submitted::AlreadyStored => println!("already submitted {}", req.id),
+        let (req, outcome, original) =
+            dsr_engine::admission::submit_linked(&config, &control, &b).await?;
+        match (outcome, original) {
+            (Submitted::New, Some(o)) => println!(
+                "submitted {} ({}): duplicate of {o}, linked and not run again",
+                req.id,
+                req.kind.key()
+            ),
+            (Submitted::New, None) => println!("submitted {} ({})", req.id, req.kind.key()),
+            (Submitted::AlreadyStored, _) => println!("already submitted {}", req.id),
         }
     }
     control.close().await;
@@ -676,12 +693,27 @@ async fn status(config_dir: &std::path::Path, id: Option<String>) -> Result<Exit
         .iter()
         .filter(|s| id.as_ref().is_none_or(|i| *i == s.request.id))
     {
+        // A duplicate is answered with its original's outcome.
+        let reason = match control.duplicate_of(&s.request.id).await? {
+            Some(o) if s.status == S::Duplicate.key() => {
+                let answer = all
+                    .iter()
+                    .find(|x| x.request.id == o)
+                    .map(|x| {
+                        let r = x.denial_reason.clone().unwrap_or_default();
+                        format!("{} {r}", x.status).trim().to_string()
+                    })
+                    .unwrap_or_default();
+                format!("duplicate_of={o} answer={answer}")
+            }
+            _ => s.denial_reason.clone().unwrap_or_default(),
+        };
         println!(
             "{:<16} {:<18} {:<20} {}",
             s.request.id,
             s.request.kind.key(),
             s.status,
-            s.denial_reason.clone().unwrap_or_default()
+            reason
         );
         if id.is_some() {
             for (at, event, _) in control.events(&s.request.id).await? {

@@ -9,6 +9,7 @@
 //! * [`exemption`], [`mask`], [`jurisdiction`]: rules evaluated on found records.
 //! * [`hash`]: keyed hashes, the only form in which identities leave the pipeline.
 //! * [`schedule`]: job files and when a scheduled job is due (cron, time zones, DST).
+//! * [`verification`]: data-point types, their normalisers and the verification levels.
 //!
 //! Reading files, the environment and databases is the caller's job; everything here is a
 //! pure function of its inputs, which keeps it testable and lets every store share it.
@@ -25,5 +26,6 @@ pub mod mask;
 pub mod request;
 pub mod schedule;
 pub mod value;
+pub mod verification;
 
 pub use error::{ConfigIssue, Error, StoreError};

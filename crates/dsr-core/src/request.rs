@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::identity::Normalizer;
+use crate::verification::PointRule;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -65,16 +66,37 @@ pub enum VerificationLevel {
     ReasonablyHigh,
 }
 
-/// How and when the requester was verified.
+/// The attestation of an identity-verification provider: the level it verified the requester
+/// to, how, and when. dsr takes the level as given (and records provider and method).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verification {
     /// Level reached.
     pub level: VerificationLevel,
-    /// Method, e.g. `email+phone+last4`.
+    /// Method, a label such as `document+selfie` or `email+phone+last4`.
     pub method: String,
+    /// The provider, a label such as `acme-idv` (optional for older requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// When verification completed.
     pub verified_at: DateTime<Utc>,
+}
+
+/// One data point the requester gave to be matched against the subject's records, normalised
+/// by its type's rule (see [`crate::verification::PointRule`]).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DataPoint {
+    /// Data-point type, one declared in `dsr.toml` `[data_points]`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Normalised value.
+    pub value: String,
+}
+
+impl std::fmt::Debug for DataPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DataPoint({}, <not shown>)", self.kind)
+    }
 }
 
 /// One identity of the subject, normalised.
@@ -107,8 +129,18 @@ pub struct Request {
     pub received_at: DateTime<Utc>,
     /// Who it is about.
     pub subject: Subject,
-    /// How the requester was verified (absent only for opt-outs).
+    /// A provider's attestation of the requester's identity, when the portal used one.
     pub verification: Option<Verification>,
+    /// Data points the requester gave, matched against the subject's own records in the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_points: Vec<DataPoint>,
+    /// The requester signed a declaration under penalty of perjury that they are the subject.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed_declaration: bool,
+    /// The portal received a Global Privacy Control signal with the request: an opt-out of
+    /// sale/sharing, whatever the request's kind.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gpc: bool,
     /// The Client that forwarded it, when we act as its service provider.
     pub client: Option<String>,
     /// The consumer asked for data back to 2022-01-01 rather than the last 12 months.
@@ -126,6 +158,12 @@ struct RawRequest {
     received_at: Option<String>,
     subject: Option<RawSubject>,
     verification: Option<serde_json::Value>,
+    #[serde(default)]
+    data_points: Vec<RawIdentity>,
+    #[serde(default)]
+    signed_declaration: bool,
+    #[serde(default)]
+    gpc: bool,
     client: Option<String>,
     #[serde(default)]
     extended_lookback: bool,
@@ -145,6 +183,9 @@ struct RawIdentity {
     value: String,
 }
 
+/// Most data points one request may carry.
+pub const MAX_DATA_POINTS: usize = 16;
+
 /// Checks a request id: 1–64 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`.
 pub fn validate_request_id(id: &str) -> std::result::Result<(), String> {
     let ok_chars = id
@@ -158,10 +199,21 @@ pub fn validate_request_id(id: &str) -> std::result::Result<(), String> {
 
 impl Request {
     /// Parses and validates one request from JSON. `identity_types` maps each identity type the
-    /// configuration declares to its normaliser; any other type is refused.
+    /// configuration declares to its normaliser; any other type is refused. No data-point type
+    /// is known, so a request carrying data points is refused (see [`Request::from_json_with`]).
     pub fn from_json(json: &str, identity_types: &BTreeMap<String, Normalizer>) -> Result<Request> {
+        Self::from_json_with(json, identity_types, &BTreeMap::new())
+    }
+
+    /// As [`Request::from_json`], also knowing the data-point types the configuration declares
+    /// (`dsr.toml` `[data_points]`) and their rules.
+    pub fn from_json_with(
+        json: &str,
+        identity_types: &BTreeMap<String, Normalizer>,
+        point_types: &BTreeMap<String, PointRule>,
+    ) -> Result<Request> {
         let raw: RawRequest = decode(&mut serde_json::Deserializer::from_str(json), "")?;
-        Self::from_raw(raw, identity_types)
+        Self::from_raw(raw, identity_types, point_types)
     }
 
     /// Parses and validates a request already decoded as a JSON value.
@@ -169,11 +221,24 @@ impl Request {
         value: serde_json::Value,
         identity_types: &BTreeMap<String, Normalizer>,
     ) -> Result<Request> {
-        let raw: RawRequest = decode(value, "")?;
-        Self::from_raw(raw, identity_types)
+        Self::from_value_with(value, identity_types, &BTreeMap::new())
     }
 
-    fn from_raw(raw: RawRequest, types: &BTreeMap<String, Normalizer>) -> Result<Request> {
+    /// As [`Request::from_value`], also knowing the declared data-point types.
+    pub fn from_value_with(
+        value: serde_json::Value,
+        identity_types: &BTreeMap<String, Normalizer>,
+        point_types: &BTreeMap<String, PointRule>,
+    ) -> Result<Request> {
+        let raw: RawRequest = decode(value, "")?;
+        Self::from_raw(raw, identity_types, point_types)
+    }
+
+    fn from_raw(
+        raw: RawRequest,
+        types: &BTreeMap<String, Normalizer>,
+        point_types: &BTreeMap<String, PointRule>,
+    ) -> Result<Request> {
         let id = raw.id.ok_or_else(|| Error::request("id", "is required"))?;
         validate_request_id(&id).map_err(|m| Error::request("id", m))?;
         let kind_s = raw
@@ -243,21 +308,59 @@ impl Request {
             None | Some(serde_json::Value::Null) => None,
             Some(v) => Some(decode::<Verification, _>(v, "verification")?),
         };
-        // The method is a label such as `email+phone+last4`: it goes into evidence, so it may
-        // not carry free text (which could hold PI).
+        // Method and provider are labels such as `email+phone+last4`: they go into evidence, so
+        // they may not carry free text (which could hold PI).
         if let Some(v) = &verification {
             let ok = |c: char| c.is_ascii_alphanumeric() || "_+.:-".contains(c);
-            if v.method.is_empty() || v.method.len() > 64 || !v.method.chars().all(ok) {
+            let label = |l: &str| !l.is_empty() && l.len() <= 64 && l.chars().all(ok);
+            if !label(&v.method) {
                 return Err(Error::request(
                     "verification.method",
                     "must be a label of 1-64 characters of A-Z a-z 0-9 _ + . : - (e.g. email+phone+last4)",
                 ));
             }
+            if v.provider.as_deref().is_some_and(|p| !label(p)) {
+                return Err(Error::request(
+                    "verification.provider",
+                    "must be a label of 1-64 characters of A-Z a-z 0-9 _ + . : - (e.g. acme-idv)",
+                ));
+            }
         }
-        if verification.is_none() && kind != RequestKind::OptOut {
+        if raw.data_points.len() > MAX_DATA_POINTS {
+            return Err(Error::request(
+                "data_points",
+                format!("at most {MAX_DATA_POINTS} data points"),
+            ));
+        }
+        let mut data_points = Vec::new();
+        for (i, p) in raw.data_points.into_iter().enumerate() {
+            let rule = point_types.get(&p.kind).ok_or_else(|| {
+                Error::request(
+                    format!("data_points[{i}].type"),
+                    format!(
+                        "unknown data point type; expected one of {}",
+                        point_types.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            let value = rule.normalize(&p.value).map_err(|m| {
+                Error::request(format!("data_points[{i}].value"), format!("value {m}"))
+            })?;
+            let point = DataPoint {
+                kind: p.kind,
+                value,
+            };
+            if !data_points.contains(&point) {
+                data_points.push(point);
+            }
+        }
+        if verification.is_none() && data_points.is_empty() && kind != RequestKind::OptOut {
             return Err(Error::request(
                 "verification",
-                format!("is required for a {} request", kind.key()),
+                format!(
+                    "is required for a {} request that carries no data_points",
+                    kind.key()
+                ),
             ));
         }
         if let Some(c) = &raw.client {
@@ -270,9 +373,18 @@ impl Request {
             received_at,
             subject: Subject { identities },
             verification,
+            data_points,
+            signed_declaration: raw.signed_declaration,
+            gpc: raw.gpc,
             client: raw.client,
             extended_lookback: raw.extended_lookback,
         })
+    }
+
+    /// Whether dsr works the verification out in the run (the request carries data points and
+    /// is not an opt-out, which needs none).
+    pub fn verification_computed(&self) -> bool {
+        self.kind != RequestKind::OptOut && !self.data_points.is_empty()
     }
 
     /// The verification level, `None` when absent.
@@ -393,5 +505,81 @@ mod tests {
         let e = err(&OK.replace(" Ana@Example.com ", "not-an-email-secret"));
         assert!(e.contains("subject.identities[0].value"));
         assert!(!e.contains("not-an-email-secret"));
+    }
+
+    fn point_types() -> BTreeMap<String, PointRule> {
+        [
+            ("phone", PointRule::Phone),
+            ("card_last4", PointRule::Last4),
+            ("postcode", PointRule::Postcode),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    const POINTS: &str = r#"{"id":"r2","kind":"access","jurisdiction":"CA","received_at":"2026-11-02T10:00:00Z",
+      "subject":{"identities":[{"type":"email","value":"ana@example.com"}]},
+      "data_points":[{"type":"phone","value":"+1 415 555 0101"},{"type":"card_last4","value":"6467"}],
+      "signed_declaration":true,"gpc":true}"#;
+
+    fn err_points(json: &str) -> String {
+        Request::from_json_with(json, &types(), &point_types())
+            .expect_err("must fail")
+            .to_string()
+    }
+
+    #[test]
+    fn data_points_are_validated_and_normalised() {
+        let r = Request::from_json_with(POINTS, &types(), &point_types()).expect("valid");
+        assert_eq!(r.data_points.len(), 2);
+        assert_eq!(r.data_points[0].value, "14155550101");
+        assert!(r.signed_declaration && r.gpc && r.verification.is_none());
+        assert!(r.verification_computed());
+        assert!(!format!("{:?}", r.data_points).contains("6467"));
+        // Without declared types, a data point is refused.
+        assert!(err(POINTS).contains("data_points[0].type"));
+        let unknown = err_points(&POINTS.replace(r#""type":"card_last4""#, r#""type":"ssn""#));
+        assert!(unknown.contains("data_points[1].type"), "{unknown}");
+        let bad = err_points(&POINTS.replace(r#""6467""#, r#""4539 1488 0343 6467""#));
+        assert!(
+            bad.contains("data_points[1].value") && !bad.contains("6467"),
+            "{bad}"
+        );
+        let field = err_points(&POINTS.replace(r#""gpc":true"#, r#""gpc":true,"note":"x""#));
+        assert!(field.contains("note"), "{field}");
+        let extra =
+            err_points(&POINTS.replace(r#""value":"6467"}"#, r#""value":"6467","secret":"6467"}"#));
+        assert!(
+            extra.contains("data_points[1]") && extra.contains("secret"),
+            "{extra}"
+        );
+        // Neither data points nor an attestation: refused, unless an opt-out.
+        let none = r#"{"id":"r3","kind":"access","jurisdiction":"CA","received_at":"2026-11-02T10:00:00Z",
+          "subject":{"identities":[{"type":"email","value":"a@b.c"}]}}"#;
+        assert!(err_points(none).contains("verification"));
+        let opt_out = none.replace(r#""access""#, r#""opt_out""#);
+        assert!(Request::from_json_with(&opt_out, &types(), &point_types()).is_ok());
+    }
+
+    #[test]
+    fn provider_is_a_label() {
+        let with = OK.replace(
+            r#""method":"email+phone""#,
+            r#""method":"document","provider":"acme-idv""#,
+        );
+        let r = Request::from_json(&with, &types()).expect("valid");
+        assert_eq!(
+            r.verification.and_then(|v| v.provider).as_deref(),
+            Some("acme-idv")
+        );
+        let bad = err(&OK.replace(
+            r#""method":"email+phone""#,
+            r#""method":"document","provider":"ana@example.com""#,
+        ));
+        assert!(
+            bad.contains("verification.provider") && !bad.contains("ana@"),
+            "{bad}"
+        );
     }
 }

@@ -1066,3 +1066,107 @@ fn exemption_bases_apply_by_the_regime_of_the_request() {
             .starts_with("GDPR Art. 17(3)(b)")
     );
 }
+
+// ---- Verification data points, deletion levels, birth dates ----
+
+#[test]
+fn shipped_verification_map() {
+    use dsr_core::request::VerificationLevel;
+    let config = Files::shipped().load(&|_| None).unwrap();
+    let v = &config.verification;
+    assert_eq!(v.deletion_level("crm"), VerificationLevel::ReasonablyHigh);
+    assert_eq!(
+        v.deletion_level("analytics"),
+        VerificationLevel::ReasonablyHigh
+    );
+    assert_eq!(v.deletion_level("support"), VerificationLevel::Reasonable);
+    let customers = config
+        .data_map
+        .tables()
+        .find(|t| t.id.store == "crm" && t.id.table == "customers")
+        .unwrap();
+    assert_eq!(
+        v.birth_dates.get(&customers.id).map(String::as_str),
+        Some("birth_date")
+    );
+    assert!(
+        v.columns[&customers.id].contains(&("phone".to_string(), "phone".to_string())),
+        "{:?}",
+        v.columns
+    );
+    assert_eq!(config.settings.duplicate_window_days, 7);
+    assert_eq!(config.settings.data_point_types.len(), 5);
+}
+
+#[test]
+fn unknown_deletion_verification_level() {
+    let issues = Files::shipped()
+        .replace(
+            "stores/crm.toml",
+            r#"deletion_verification = "reasonably_high""#,
+            r#"deletion_verification = "high""#,
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/crm.toml",
+        "deletion_verification",
+        "unknown level `high`",
+    );
+}
+
+#[test]
+fn verify_names_an_undeclared_data_point_type() {
+    let issues = Files::shipped()
+        .replace(
+            "stores/crm.toml",
+            r#"verify = "postcode""#,
+            r#"verify = "zip""#,
+        )
+        .issues();
+    // The column names the unknown type; `postcode` is then verified by no column.
+    assert_has(
+        &issues,
+        "stores/crm.toml",
+        "tables.addresses.columns.postal_code.verify",
+        "data point type `zip` is not declared",
+    );
+    assert_has(
+        &issues,
+        "dsr.toml",
+        "data_points.postcode",
+        "no column verifies",
+    );
+    assert_eq!(issues.len(), 2, "{}", show(&issues));
+}
+
+#[test]
+fn data_point_type_with_an_unknown_rule() {
+    let issues = Files::shipped()
+        .replace(
+            "dsr.toml",
+            r#"normalize = "last4""#,
+            r#"normalize = "last_four""#,
+        )
+        .issues();
+    assert_eq!(issues.len(), 1, "{}", show(&issues));
+    assert_eq!(issues[0].file, "dsr.toml");
+    assert!(issues[0].message.contains("last_four"), "{}", show(&issues));
+}
+
+#[test]
+fn unknown_role_lists_birth_date() {
+    let issues = Files::shipped()
+        .replace(
+            "stores/crm.toml",
+            r#"role = "birth_date", verify"#,
+            r#"role = "born_on", verify"#,
+        )
+        .issues();
+    assert_only(
+        &issues,
+        "stores/crm.toml",
+        "tables.customers.columns.birth_date.role",
+        "expected collected_at or birth_date",
+    );
+}

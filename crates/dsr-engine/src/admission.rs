@@ -3,6 +3,7 @@
 
 use crate::control::{ControlDb, Submitted};
 use crate::error::Result;
+use crate::suppression::Source;
 use dsr_core::config::Config;
 use dsr_core::hash::KeyedHasher;
 use dsr_core::jurisdiction::{regime_for, rules};
@@ -18,26 +19,60 @@ pub fn identity_hashes(hasher: &KeyedHasher, req: &Request) -> Vec<String> {
 }
 
 /// Validates `json` and stores it (idempotent on the request id). Bad input is refused with
-/// an error naming the field, and nothing is stored.
+/// an error naming the field, and nothing is stored. A duplicate is stored linked to its
+/// original (see [`submit_linked`]).
 pub async fn submit(
     config: &Config,
     control: &ControlDb,
     json: &str,
 ) -> Result<(Request, Submitted)> {
-    let req = Request::from_json(json, &config.settings.identity_types)?;
-    let hasher = KeyedHasher::new(config.settings.hash_key.as_bytes().to_vec());
+    let (req, outcome, _) = submit_linked(config, control, json).await?;
+    Ok((req, outcome))
+}
+
+/// As [`submit`], also saying which request a new submission duplicates (it is then stored
+/// with status `duplicate` and never run). A Global Privacy Control signal (`gpc`) puts the
+/// request's identity hashes on the suppression list at once, with source `gpc`, whatever
+/// the request's kind, verification or fate: the signal needs no verification.
+pub async fn submit_linked(
+    config: &Config,
+    control: &ControlDb,
+    json: &str,
+) -> Result<(Request, Submitted, Option<String>)> {
+    let settings = &config.settings;
+    let req = Request::from_json_with(json, &settings.identity_types, &settings.data_point_types)?;
+    let hasher = KeyedHasher::new(settings.hash_key.as_bytes().to_vec());
     let deadlines = regime_for(&req.jurisdiction).map(|r| {
         rules(r).deadlines(
             req.kind,
             req.received_at,
             req.client.is_some(),
-            &config.settings.business.calendar,
+            &settings.business.calendar,
         )
     });
-    let outcome = control
-        .submit(&req, &identity_hashes(&hasher, &req), deadlines.as_ref())
-        .await?;
-    Ok((req, outcome))
+    let due = deadlines.as_ref().map(|d| d.respond_by);
+    let hashes = identity_hashes(&hasher, &req);
+    // A stored id goes through `ControlDb::submit`: a no-op if identical, else a conflict.
+    let duplicate_of = match control.get(&req.id).await? {
+        Some(_) => None,
+        None => {
+            control
+                .find_duplicate(&req, &hashes, settings.duplicate_window_days)
+                .await?
+        }
+    };
+    let outcome = match &duplicate_of {
+        Some(original) => {
+            control.store_duplicate(&req, due, original).await?;
+            tracing::info!(request = %req.id, duplicate_of = %original, "duplicate linked");
+            Submitted::New
+        }
+        None => control.submit(&req, &hashes, deadlines.as_ref()).await?,
+    };
+    if req.gpc {
+        control.suppress_from(&req.id, &hashes, Source::Gpc).await?;
+    }
+    Ok((req, outcome, duplicate_of))
 }
 
 /// The admission decision for one request.
@@ -52,19 +87,23 @@ pub enum Admission {
     Denied(&'static str),
 }
 
-/// Decides admission by the regime's rules and the verification level.
+/// Decides admission by the regime's rules and, when the request carries no data points, by
+/// the level its provider attested. A request with data points is admitted on the regime's
+/// rules alone: its verification is worked out in the run (see [`crate::verify`]), which may
+/// still deny it (`insuf_verification`) or answer it with categories only.
 pub async fn decide(control: &ControlDb, req: &Request) -> Result<Admission> {
     let Some(regime) = regime_for(&req.jurisdiction) else {
         return Ok(Admission::Denied("outside_jurisdiction"));
     };
     let r = rules(regime);
     let level = req.verification_level();
+    let pending = req.verification_computed();
     let decision = match req.kind {
         RequestKind::OptOut => Admission::Admitted {
             categories_only: false,
         },
         RequestKind::Deletion => {
-            if level >= VerificationLevel::Reasonable {
+            if pending || level >= VerificationLevel::Reasonable {
                 Admission::Admitted {
                     categories_only: false,
                 }
@@ -82,6 +121,9 @@ pub async fn decide(control: &ControlDb, req: &Request) -> Result<Admission> {
                 }
             }
             match level {
+                _ if pending => Admission::Admitted {
+                    categories_only: req.kind == RequestKind::AccessCategories,
+                },
                 VerificationLevel::None => Admission::Denied("insuf_verification"),
                 VerificationLevel::Reasonable => Admission::Admitted {
                     categories_only: true,

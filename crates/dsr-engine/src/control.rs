@@ -33,6 +33,12 @@ pub enum Status {
     Expired,
     /// Identities lead to several subjects: a person must look.
     HeldForReview,
+    /// Admitted by the jurisdiction's rules; the run works out its verification from the
+    /// data points it carries (taken by a run like an admitted request).
+    AwaitingVerification,
+    /// Repeats an open or recently answered request (same kind, same subject): linked to it
+    /// (`duplicate_of` in its event) and answered with its outcome, never run itself.
+    Duplicate,
 }
 
 impl Status {
@@ -51,15 +57,17 @@ impl Status {
     }
 
     /// Every status, in lifecycle order.
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 10] = [
         Status::Received,
         Status::Admitted,
+        Status::AwaitingVerification,
         Status::InProgress,
         Status::Fulfilled,
         Status::PartiallyFulfilled,
         Status::Denied,
         Status::Expired,
         Status::HeldForReview,
+        Status::Duplicate,
     ];
 
     /// Stored spelling.
@@ -73,6 +81,8 @@ impl Status {
             Status::Denied => "denied",
             Status::Expired => "expired",
             Status::HeldForReview => "held_for_review",
+            Status::AwaitingVerification => "awaiting_verification",
+            Status::Duplicate => "duplicate",
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn report_input(
     clients: Vec<String>,
     deletion: Option<DeletionSummary>,
     forbidden: Vec<String>,
+    minor_under_16: bool,
     now: DateTime<Utc>,
 ) -> ReportInput {
     let regime = regime_for(&req.jurisdiction);
@@ -115,6 +116,7 @@ pub fn report_input(
         clients_to_contact: clients,
         deletion,
         forbidden,
+        minor_under_16,
     }
 }
 

@@ -20,7 +20,13 @@ use sqlx::Row;
 use std::time::Duration;
 
 /// Statuses a lease may take: not finished, not waiting for a person.
-const OPEN: [&str; 4] = ["received", "admitted", "in_progress", "partially_fulfilled"];
+const OPEN: [&str; 5] = [
+    "received",
+    "admitted",
+    "awaiting_verification",
+    "in_progress",
+    "partially_fulfilled",
+];
 
 /// What to lease.
 #[derive(Debug, Clone)]
@@ -180,7 +186,7 @@ impl ControlDb {
         with_db!(self, pool, sql => {
             sqlx::query(&sql(
                 "UPDATE requests
-                    SET not_before_ms = CASE WHEN status IN ('received', 'admitted', 'in_progress', 'partially_fulfilled') THEN ?1 ELSE NULL END,
+                    SET not_before_ms = CASE WHEN status IN ('received', 'admitted', 'awaiting_verification', 'in_progress', 'partially_fulfilled') THEN ?1 ELSE NULL END,
                         lease_owner = NULL, lease_expires_ms = NULL
                   WHERE lease = ?2",
             ))
@@ -193,12 +199,12 @@ impl ControlDb {
         })
     }
 
-    /// Requests still open (received, admitted, in progress); a worker told to exit when done
+    /// Requests still open (received, admitted, awaiting verification, in progress); a worker told to exit when done
     /// stops when this is 0. Partially fulfilled requests wait for their retry and do not count.
     pub async fn open_count(&self) -> Result<i64> {
         with_db!(self, pool, sql => {
             let row = sqlx::query(&sql(
-                "SELECT count(*) FROM requests WHERE status IN ('received', 'admitted', 'in_progress')",
+                "SELECT count(*) FROM requests WHERE status IN ('received', 'admitted', 'awaiting_verification', 'in_progress')",
             ))
             .fetch_one(pool)
             .await

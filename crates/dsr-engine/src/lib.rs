@@ -9,10 +9,14 @@
 //! * [`run`]: one run end to end, evidence first.
 //! * [`deliver`]: report inputs and delivery.
 //! * [`schedule`]: job locks, scheduled fires, the retention purge, deadlines.
+//! * [`verify`]: verification worked out from data points, and minors, over a resolution.
+//! * [`suppression`]: the suppression list by source, and its export.
+//! * [`duplicate`]: linking a request that repeats an open or recent one.
 
 pub mod admission;
 pub mod control;
 pub mod deliver;
+pub mod duplicate;
 pub mod error;
 pub mod lease;
 pub mod load;
@@ -21,5 +25,7 @@ pub mod portal;
 pub mod resolve;
 pub mod run;
 pub mod schedule;
+pub mod suppression;
+pub mod verify;
 
 pub use error::{Error, Result};

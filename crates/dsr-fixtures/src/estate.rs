@@ -272,12 +272,18 @@ impl Tables {
                 self.addresses
                     .push(row![s.address_id, line1, city, postal, state]);
             }
+            // The minor's date of birth follows `now`, so she stays under 16.
+            let birth_date = if s.id == MIA_ID {
+                minor_birth_date(c.0)
+            } else {
+                s.birth_date.to_string()
+            };
             self.customers.push(row![
                 s.id,
                 s.email,
                 s.phone,
                 s.name,
-                s.birth_date,
+                birth_date.as_str(),
                 s.address_id,
                 c.ago(s.created_days, 0),
             ]);
@@ -704,7 +710,7 @@ const SPECIALS: &[Special] = &[
         phone: ANA_PHONE,
         birth_date: ANA_BIRTH_DATE,
         address_id: ANA_ID,
-        address: (ANA_ADDRESS_LINE1, "San Francisco", "94110", "CA"),
+        address: (ANA_ADDRESS_LINE1, "San Francisco", ANA_POSTCODE, "CA"),
         created_days: 300,
         card: ANA_CARD_NUMBER,
         login: (
@@ -745,7 +751,7 @@ const SPECIALS: &[Special] = &[
         name: CARA_NAME,
         email: CARA_EMAIL,
         phone: CARA_PHONE,
-        birth_date: "1991-02-14",
+        birth_date: CARA_BIRTH_DATE,
         address_id: SHARED_ADDRESS_ID,
         address: SHARED_ADDRESS,
         created_days: 420,
@@ -819,7 +825,7 @@ const SPECIALS: &[Special] = &[
         phone: FINN_PHONE,
         birth_date: "1996-03-22",
         address_id: FINN_ID,
-        address: ("6 Foxglove Way", "San Jose", "95112", "CA"),
+        address: ("6 Foxglove Way", "San Jose", FINN_POSTCODE, "CA"),
         created_days: 200,
         card: FINN_CARD_NUMBER,
         login: (
@@ -867,7 +873,7 @@ const SPECIALS: &[Special] = &[
         phone: GUS_PHONE,
         birth_date: "1982-11-11",
         address_id: GUS_ID,
-        address: ("8 Granite Pass", "Fresno", "93721", "CA"),
+        address: ("8 Granite Pass", "Fresno", GUS_POSTCODE, "CA"),
         created_days: 350,
         card: GUS_CARD_NUMBER,
         login: (
@@ -1021,6 +1027,31 @@ const SPECIALS: &[Special] = &[
             "Your forms keep rejecting the ä in my email address.",
             "closed",
             200,
+        ),
+    },
+    Special {
+        id: MIA_ID,
+        name: MIA_NAME,
+        email: MIA_EMAIL,
+        phone: MIA_PHONE,
+        // Relative to the estate's `now`: see `minor_birth_date` (written in `specials`).
+        birth_date: "",
+        address_id: MIA_ID,
+        address: ("15 Monterey Lane", "Santa Cruz", MIA_POSTCODE, "CA"),
+        created_days: 60,
+        card: MIA_CARD_NUMBER,
+        login: (
+            "mia.moss",
+            MIA_PASSWORD_HASH,
+            Q_PET,
+            MIA_SECURITY_ANSWER,
+            "203.0.113.25",
+        ),
+        ticket: (
+            "Birthday gift",
+            "Can I change the colour of the mug I ordered?",
+            "closed",
+            40,
         ),
     },
 ];
@@ -1180,6 +1211,14 @@ const SPECIAL_ORDERS: &[SpecialOrder] = &[
         days: 210,
         items: &[("SKU-MUG-02", 1, 1250)],
     },
+    SpecialOrder {
+        id: 19,
+        customer_id: MIA_ID,
+        card_id: MIA_ID,
+        status: "delivered",
+        days: 45,
+        items: &[("SKU-MUG-02", 1, 1250)],
+    },
 ];
 
 /// Special page views: customer id, url, ip, days ago (ids from 1 in this order).
@@ -1201,6 +1240,7 @@ const SPECIAL_PAGE_VIEWS: &[(i64, &str, &str, i64)] = &[
     (KIM_ID, "/account/password", "203.0.113.22", 300),
     (NEAR_DOMAIN_ID, "/shipping", "203.0.113.23", 190),
     (NEAR_ACCENT_ID, "/account", "203.0.113.24", 200),
+    (MIA_ID, "/products/mug", "203.0.113.25", 46),
 ];
 
 /// A special marketing contact: id, email, phone, name, interests, client, days ago.

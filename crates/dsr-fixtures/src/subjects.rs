@@ -324,11 +324,60 @@ pub const NEAR_ACCENT_PASSWORD_HASH: &str =
 pub const NEAR_ACCENT_SECURITY_ANSWER: &str = "Lyon-France-87";
 
 // ---------------------------------------------------------------------------------------
+// Mia Moss: a minor (under 16 on the day of any request), and data points for verification.
+// ---------------------------------------------------------------------------------------
+
+/// Mia Moss's customer id: her date of birth puts her under 16 (see [`minor_birth_date`]).
+pub const MIA_ID: i64 = 15;
+/// Mia's full name.
+pub const MIA_NAME: &str = "Mia Moss";
+/// Mia's email.
+pub const MIA_EMAIL: &str = "mia.moss@example.com";
+/// Mia's phone.
+pub const MIA_PHONE: &str = "+1 415 555 0115";
+/// Mia's card number (Luhn-valid).
+pub const MIA_CARD_NUMBER: &str = "4716 5520 9013 8840";
+/// Mia's password hash.
+pub const MIA_PASSWORD_HASH: &str = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$miaHashValueStU";
+/// Mia's security answer.
+pub const MIA_SECURITY_ANSWER: &str = "Sprinkles-the-Hamster-14";
+/// Mia's age in whole years at the estate's `now` (her birthday is `now` minus this many years).
+pub const MIA_AGE_YEARS: u32 = 13;
+
+/// Mia's date of birth for an estate generated at `now`: `MIA_AGE_YEARS` years earlier, so
+/// she is a minor whenever the estate is built.
+pub fn minor_birth_date(now: chrono::DateTime<chrono::Utc>) -> String {
+    let today = now.date_naive();
+    today
+        .checked_sub_months(chrono::Months::new(MIA_AGE_YEARS * 12))
+        .unwrap_or(today)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Postal code of Ana's own address, for verification data points.
+pub const ANA_POSTCODE: &str = "94110";
+/// Finn's postal code.
+pub const FINN_POSTCODE: &str = "95112";
+/// Gus's postal code.
+pub const GUS_POSTCODE: &str = "93721";
+/// Mia's postal code.
+pub const MIA_POSTCODE: &str = "95060";
+/// Cara's date of birth.
+pub const CARA_BIRTH_DATE: &str = "1991-02-14";
+
+/// The last four digits of a card number, as a requester gives them.
+pub fn last4(card: &str) -> String {
+    let digits: Vec<char> = card.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(4)..].iter().collect()
+}
+
+// ---------------------------------------------------------------------------------------
 // Collections.
 // ---------------------------------------------------------------------------------------
 
 /// Ids of all special customers, ascending.
-pub const SPECIAL_IDS: [i64; 14] = [
+pub const SPECIAL_IDS: [i64; 15] = [
     ANA_ID,
     BEN_ID,
     CARA_ID,
@@ -343,10 +392,11 @@ pub const SPECIAL_IDS: [i64; 14] = [
     KIM_ID,
     NEAR_DOMAIN_ID,
     NEAR_ACCENT_ID,
+    MIA_ID,
 ];
 
 /// Emails of all special customers, in [`SPECIAL_IDS`] order.
-pub const SPECIAL_EMAILS: [&str; 14] = [
+pub const SPECIAL_EMAILS: [&str; 15] = [
     ANA_EMAIL,
     BEN_EMAIL,
     CARA_EMAIL,
@@ -361,10 +411,11 @@ pub const SPECIAL_EMAILS: [&str; 14] = [
     KIM_EMAIL,
     NEAR_DOMAIN_EMAIL,
     NEAR_ACCENT_EMAIL,
+    MIA_EMAIL,
 ];
 
 /// Phones of all special customers, in [`SPECIAL_IDS`] order (Jon and Kim share one).
-pub const SPECIAL_PHONES: [&str; 14] = [
+pub const SPECIAL_PHONES: [&str; 15] = [
     ANA_PHONE,
     BEN_PHONE,
     CARA_PHONE,
@@ -379,10 +430,11 @@ pub const SPECIAL_PHONES: [&str; 14] = [
     JONES_SHARED_PHONE,
     NEAR_DOMAIN_PHONE,
     NEAR_ACCENT_PHONE,
+    MIA_PHONE,
 ];
 
 /// Card numbers of all special customers, in [`SPECIAL_IDS`] order (card id = customer id).
-pub const SPECIAL_CARD_NUMBERS: [&str; 14] = [
+pub const SPECIAL_CARD_NUMBERS: [&str; 15] = [
     ANA_CARD_NUMBER,
     BEN_CARD_NUMBER,
     CARA_CARD_NUMBER,
@@ -397,10 +449,11 @@ pub const SPECIAL_CARD_NUMBERS: [&str; 14] = [
     KIM_CARD_NUMBER,
     NEAR_DOMAIN_CARD_NUMBER,
     NEAR_ACCENT_CARD_NUMBER,
+    MIA_CARD_NUMBER,
 ];
 
 /// Password hashes of all special customers, in [`SPECIAL_IDS`] order (login id = customer id).
-pub const SPECIAL_PASSWORD_HASHES: [&str; 14] = [
+pub const SPECIAL_PASSWORD_HASHES: [&str; 15] = [
     ANA_PASSWORD_HASH,
     BEN_PASSWORD_HASH,
     CARA_PASSWORD_HASH,
@@ -415,10 +468,11 @@ pub const SPECIAL_PASSWORD_HASHES: [&str; 14] = [
     KIM_PASSWORD_HASH,
     NEAR_DOMAIN_PASSWORD_HASH,
     NEAR_ACCENT_PASSWORD_HASH,
+    MIA_PASSWORD_HASH,
 ];
 
 /// Security answers of all special customers, in [`SPECIAL_IDS`] order.
-pub const SPECIAL_SECURITY_ANSWERS: [&str; 14] = [
+pub const SPECIAL_SECURITY_ANSWERS: [&str; 15] = [
     ANA_SECURITY_ANSWER,
     BEN_SECURITY_ANSWER,
     CARA_SECURITY_ANSWER,
@@ -433,6 +487,7 @@ pub const SPECIAL_SECURITY_ANSWERS: [&str; 14] = [
     KIM_SECURITY_ANSWER,
     NEAR_DOMAIN_SECURITY_ANSWER,
     NEAR_ACCENT_SECURITY_ANSWER,
+    MIA_SECURITY_ANSWER,
 ];
 
 /// Every sensitive value of the special subjects (SSNs, licences, card numbers, password
@@ -458,6 +513,7 @@ pub const SENSITIVE_VALUES: &[&str] = &[
     KIM_CARD_NUMBER,
     NEAR_DOMAIN_CARD_NUMBER,
     NEAR_ACCENT_CARD_NUMBER,
+    MIA_CARD_NUMBER,
     ANA_PASSWORD_HASH,
     BEN_PASSWORD_HASH,
     CARA_PASSWORD_HASH,
@@ -472,6 +528,7 @@ pub const SENSITIVE_VALUES: &[&str] = &[
     KIM_PASSWORD_HASH,
     NEAR_DOMAIN_PASSWORD_HASH,
     NEAR_ACCENT_PASSWORD_HASH,
+    MIA_PASSWORD_HASH,
     ANA_SECURITY_ANSWER,
     BEN_SECURITY_ANSWER,
     CARA_SECURITY_ANSWER,
@@ -486,4 +543,5 @@ pub const SENSITIVE_VALUES: &[&str] = &[
     KIM_SECURITY_ANSWER,
     NEAR_DOMAIN_SECURITY_ANSWER,
     NEAR_ACCENT_SECURITY_ANSWER,
+    MIA_SECURITY_ANSWER,
 ];

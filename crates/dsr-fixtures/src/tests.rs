@@ -312,6 +312,7 @@ fn request_files_are_in_sync() {
 fn requests_are_valid_and_relative_to_now() {
     use dsr_core::identity::Normalizer;
     use dsr_core::request::{Request, RequestKind, VerificationLevel};
+    use dsr_core::verification::PointRule;
     let types: BTreeMap<String, Normalizer> = [
         ("email", Normalizer::Email),
         ("phone", Normalizer::Phone),
@@ -320,13 +321,24 @@ fn requests_are_valid_and_relative_to_now() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    let points: BTreeMap<String, PointRule> = [
+        ("email", PointRule::Email),
+        ("phone", PointRule::Phone),
+        ("card_last4", PointRule::Last4),
+        ("postcode", PointRule::Postcode),
+        ("birth_date", PointRule::Date),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
     let n = now();
     let all = requests(n);
-    assert_eq!(all.len(), 10);
+    assert_eq!(all.len(), 11);
     let mut parsed = Vec::new();
     for (i, (name, value)) in all.into_iter().enumerate() {
         assert!(name.starts_with(&format!("{:02}-", i + 1)) && name.ends_with(".json"));
-        let r = Request::from_value(value, &types).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let r = Request::from_value_with(value, &types, &points)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(r.id, format!("req-2026-{:04}", i + 1));
         assert!(r.received_at < n && n - r.received_at <= TimeDelta::days(2));
         if let Some(v) = &r.verification {
@@ -337,17 +349,43 @@ fn requests_are_valid_and_relative_to_now() {
     let kind = |i: usize| parsed[i].kind;
     let level = |i: usize| parsed[i].verification_level();
     assert_eq!(kind(0), RequestKind::Access);
-    assert_eq!(level(0), VerificationLevel::ReasonablyHigh);
+    // Data points, verified by dsr in the run; some requests keep a provider's attestation.
+    assert!(parsed[0].verification_computed() && parsed[0].signed_declaration);
+    assert_eq!(parsed[0].data_points.len(), 3);
+    assert_eq!(level(1), VerificationLevel::ReasonablyHigh);
     assert_eq!(kind(3), RequestKind::AccessCategories);
-    assert_eq!(level(4), VerificationLevel::Reasonable);
-    assert_eq!(level(5), VerificationLevel::None);
+    assert!(parsed[4].verification_computed() && !parsed[4].signed_declaration);
+    assert_eq!(parsed[5].data_points.len(), 3);
     assert_eq!(parsed[7].subject.identities.len(), 2);
     assert_eq!(kind(9), RequestKind::OptOut);
-    assert!(parsed[9].verification.is_none());
+    assert!(parsed[9].verification.is_none() && parsed[9].gpc);
+    assert_eq!(parsed[10].data_points[1].value, minor_birth_date(n));
     assert_eq!(
         parsed[0].received_at.to_rfc3339(),
         "2026-11-20T10:00:00+00:00",
         "sample requests are received on 2026-11-20"
+    );
+}
+
+#[test]
+fn data_point_constants_match_the_estate() {
+    assert_eq!(last4(ANA_CARD_NUMBER), "6467");
+    let e = estate(now(), 0);
+    for v in [
+        ANA_POSTCODE,
+        FINN_POSTCODE,
+        GUS_POSTCODE,
+        MIA_POSTCODE,
+        CARA_BIRTH_DATE,
+    ] {
+        assert!(
+            e.crm_sql.contains(&format!("'{v}'")),
+            "{v} not in the estate"
+        );
+    }
+    assert!(
+        e.crm_sql
+            .contains(&format!("'{}'", minor_birth_date(now())))
     );
 }
 

@@ -50,6 +50,9 @@ pub struct ReportInput {
     /// Sensitive values (and identity values) seen in this batch: a final guard refuses to
     /// emit any rendered output that contains one of them.
     pub forbidden: Vec<String>,
+    /// The subject's records show them under 16: their personal information is not sold or
+    /// shared without an opt-in, and the report says so.
+    pub minor_under_16: bool,
 }
 
 impl fmt::Debug for ReportInput {
@@ -69,6 +72,7 @@ impl fmt::Debug for ReportInput {
             .field("clients_to_contact", &self.clients_to_contact)
             .field("deletion", &self.deletion)
             .field("forbidden", &self.forbidden.len())
+            .field("minor_under_16", &self.minor_under_16)
             .finish_non_exhaustive()
     }
 }

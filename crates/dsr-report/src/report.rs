@@ -54,7 +54,14 @@ pub struct Report {
     pub clients_to_contact: Option<ClientsToContact>,
     /// The outcome of a deletion request.
     pub deletion: Option<DeletionReport>,
+    /// The subject's records show them under 16.
+    pub minor_under_16: bool,
+    /// What that means for them, when they are.
+    pub minor_statement: Option<String>,
 }
+
+/// What a report tells a subject under 16 (Cal. Civ. Code §1798.120(c)).
+pub const MINOR_STATEMENT: &str = "Our records show that you are under 16. We do not sell or      share your personal information unless you (or, under 13, a parent or guardian) opt in,      and we have recorded that you have not.";
 
 /// The request a report answers.
 #[derive(Debug, Clone, Serialize)]
@@ -321,6 +328,8 @@ pub fn compile(input: &ReportInput) -> Result<Report, Error> {
         withheld,
         clients_to_contact: clients(&input.clients_to_contact),
         deletion: input.deletion.as_ref().map(deletion),
+        minor_under_16: input.minor_under_16,
+        minor_statement: input.minor_under_16.then(|| MINOR_STATEMENT.to_string()),
     })
 }
 

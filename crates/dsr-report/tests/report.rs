@@ -186,6 +186,7 @@ fn input() -> ReportInput {
             PASSWORD_HASH.into(),
             SECURITY_ANSWER.into(),
         ],
+        minor_under_16: false,
     }
 }
 

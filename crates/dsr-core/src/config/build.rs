@@ -3,11 +3,14 @@
 use super::SourceFile;
 use super::files::*;
 use super::model::*;
+use super::verify::VerificationMap;
 use crate::category::{Category, SensitiveKind};
 use crate::error::{ConfigIssue, Error};
 use crate::exemption::Exemptions;
 use crate::identity::Normalizer;
 use crate::mask::MaskStrategy;
+use crate::request::Identity;
+use crate::verification::PointRule;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -102,6 +105,14 @@ pub(super) fn build(
             .collect()
     });
     let identity_types = identity_types.as_ref();
+    let point_types: Option<BTreeMap<String, PointRule>> = settings_file.as_ref().map(|s| {
+        s.data_points
+            .iter()
+            .map(|(k, v)| (k.clone(), v.normalize))
+            .collect()
+    });
+    let point_types = point_types.as_ref();
+    let mut verification = VerificationMap::default();
     let settings = settings_file.and_then(|s| settings(s, env, &mut issues));
 
     // Stores.
@@ -145,7 +156,19 @@ pub(super) fn build(
             continue;
         }
         store_files.insert(name.clone(), f.path.clone());
+        super::verify::collect(
+            &f.path,
+            &name,
+            &sf,
+            point_types,
+            &mut verification,
+            &mut issues,
+        );
         stores.push(store(&f.path, name, sf, identity_types, env, &mut issues));
+    }
+    // A store file that did not parse may hold the missing `verify` columns: no follow-on noise.
+    if unparsed.is_empty() {
+        super::verify::check_types_used(point_types, &verification, &mut issues);
     }
     let mut data_map = DataMap { stores };
     resolve_edges(&mut data_map, files, &store_files, &unparsed, &mut issues);
@@ -196,13 +219,14 @@ pub(super) fn build(
                 data_map,
                 disclosures,
                 exemptions,
+                verification,
             })
         }
         _ => Err(Error::Config(issues.0)),
     }
 }
 
-fn valid_name(s: &str) -> bool {
+pub(super) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -379,6 +403,14 @@ fn settings(
         signing,
         s3,
         report_link_days: s.report_link_days,
+        data_point_types: s
+            .data_points
+            .into_iter()
+            .map(|(k, v)| (k, v.normalize))
+            .collect(),
+        duplicate_window_days: s
+            .requests
+            .map_or_else(default_duplicate_window, |r| r.duplicate_window_days),
     })
 }
 
@@ -551,10 +583,12 @@ fn store(
             match cf.role.as_deref() {
                 None => {}
                 Some("collected_at") => collected_at = Some(cname.clone()),
+                // Collected with the verification keys (`super::verify`).
+                Some("birth_date") => {}
                 Some(r) => issues.add(
                     file,
                     format!("{ckey}.role"),
-                    format!("unknown role `{r}`; expected collected_at"),
+                    format!("unknown role `{r}`; expected collected_at or birth_date"),
                 ),
             }
             columns.push(ColumnMap {

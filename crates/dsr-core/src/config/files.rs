@@ -35,6 +35,39 @@ pub struct SettingsFile {
     /// Days a delivered report's link stays valid (a presigned URL on S3). Default 5.
     #[serde(default = "default_link_days")]
     pub report_link_days: u32,
+    /// Data-point types a request may carry for dsr to verify the requester (matched against
+    /// columns declared `verify = "<type>"`), and how each is normalised.
+    #[serde(default)]
+    pub data_points: BTreeMap<String, DataPointTypeFile>,
+    /// Intake of requests.
+    #[serde(default)]
+    pub requests: Option<RequestsFile>,
+}
+
+/// `[data_points.<type>]` in `dsr.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataPointTypeFile {
+    /// `email`, `phone`, `exact`, `case_insensitive`, `last4` (the last four digits of a card
+    /// or account number), `postcode` (letters and digits, upper-cased) or `date`
+    /// (`YYYY-MM-DD`).
+    pub normalize: crate::verification::PointRule,
+}
+
+/// `[requests]` in `dsr.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestsFile {
+    /// A request of the same kind about the same subject (the same identities) as an open
+    /// request, or one answered, received within this many days is a duplicate: it is linked
+    /// to that request and not run again. Default 7; 0 turns the check off.
+    #[serde(default = "default_duplicate_window")]
+    pub duplicate_window_days: u32,
+}
+
+/// Default `[requests] duplicate_window_days`.
+pub fn default_duplicate_window() -> u32 {
+    7
 }
 
 fn default_link_days() -> u32 {
@@ -137,6 +170,11 @@ pub struct StoreFile {
     /// (16–65536; default 128). Memory follows this budget, not the size of the files.
     #[serde(default)]
     pub memory_mb: Option<usize>,
+    /// The verification a deletion request must reach for this store's records to be deleted:
+    /// `reasonable` (default) or `reasonably_high` (stores holding sensitive data). Records of
+    /// a store requiring more than the request reached are kept, and the answer says why.
+    #[serde(default)]
+    pub deletion_verification: Option<String>,
     /// Mapped tables by name (`schema.table` allowed).
     #[serde(default)]
     pub tables: BTreeMap<String, TableFile>,
@@ -207,9 +245,15 @@ pub struct ColumnFile {
     /// disclosed beyond the link; orders deletion (this table before the target).
     #[serde(default)]
     pub references: Option<String>,
-    /// `collected_at`: the record's collection time, which drives the lookback window.
+    /// `collected_at`: the record's collection time, which drives the lookback window;
+    /// `birth_date`: the subject's date of birth (`YYYY-MM-DD`), which shows a minor under 16.
     #[serde(default)]
     pub role: Option<String>,
+    /// The column holds a verification data point of this type (declared in `dsr.toml`
+    /// `[data_points]`): a requester's data point of the type is matched against it, in the
+    /// subject's own records only, e.g. `verify = "card_last4"` on a card number.
+    #[serde(default)]
+    pub verify: Option<String>,
     /// Human name of the field in reports.
     #[serde(default)]
     pub label: Option<String>,

@@ -10,9 +10,11 @@ mod exemptions;
 pub mod files;
 mod lake;
 mod model;
+mod verify;
 
 pub use build::interpolate;
 pub use model::*;
+pub use verify::VerificationMap;
 
 /// One configuration file as read by the caller.
 #[derive(Debug, Clone)]

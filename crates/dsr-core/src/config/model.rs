@@ -420,6 +420,10 @@ pub struct Settings {
     pub s3: S3Settings,
     /// Days a delivered report's link stays valid.
     pub report_link_days: u32,
+    /// Data-point type → its rule (`[data_points]`).
+    pub data_point_types: BTreeMap<String, crate::verification::PointRule>,
+    /// Days within which a request repeating another is a duplicate (0: never).
+    pub duplicate_window_days: u32,
 }
 
 /// A secret string whose `Debug` shows nothing.
@@ -465,4 +469,6 @@ pub struct Config {
     pub disclosures: Disclosures,
     /// Exemption rules and holds.
     pub exemptions: Exemptions,
+    /// Verification data-point columns, per-store deletion levels, birth-date columns.
+    pub verification: super::verify::VerificationMap,
 }

@@ -8,6 +8,8 @@ use crate::deliver;
 use crate::error::{Error, Result};
 use crate::plan::Action;
 use crate::resolve::{Resolution, RowId};
+use crate::suppression::Source;
+use crate::verify;
 use chrono::{DateTime, Utc};
 use dsr_core::config::Config;
 use dsr_core::jurisdiction::{regime_for, rules};
@@ -125,12 +127,21 @@ pub(super) async fn finish_request(
         .chain
         .as_ref()
         .is_some_and(|c| c.entries().iter().any(|e| e.kind == "erase_intent"));
+    // A minor (under 16 by their own records) is treated as not opted in to sale.
+    if let Some(r) = resolved.as_ref().filter(|r| w.minor && r.held.is_none()) {
+        let hashes = verify::subject_hashes(config, hasher, resolution, r, &w.req);
+        control
+            .suppress_from(&id, &hashes, Source::MinorNotOptedIn)
+            .await?;
+        let entry = json!({"identities": hashes.len(), "source": Source::MinorNotOptedIn.key()});
+        w.record("suppressed", entry).await?;
+    }
     let (status, reason): (Status, Option<String>) = match (w.req.kind, &resolved) {
         (RequestKind::OptOut, _) => {
             let hashes = admission::identity_hashes(hasher, &w.req);
-            control.suppress(&id, &hashes).await?;
-            w.record("suppressed", json!({"identities": hashes.len()}))
-                .await?;
+            control.suppress_from(&id, &hashes, Source::OptOut).await?;
+            let entry = json!({"identities": hashes.len(), "source": Source::OptOut.key()});
+            w.record("suppressed", entry).await?;
             (Status::Fulfilled, None)
         }
         (_, None) => (Status::Denied, Some("no_match".to_string())),
@@ -139,6 +150,12 @@ pub(super) async fn finish_request(
             w.record("held_for_review", json!({"subjects": subjects}))
                 .await?;
             (Status::HeldForReview, r.held.clone())
+        }
+        // Found, but the requester was verified to no level: nothing is disclosed or deleted.
+        (_, Some(_)) if w.insufficient => {
+            w.record("denied", json!({"reason": "insuf_verification"}))
+                .await?;
+            (Status::Denied, Some("insuf_verification".to_string()))
         }
         (_, Some(r))
             if r.own.is_empty()
@@ -161,7 +178,7 @@ pub(super) async fn finish_request(
                 let reason = if kind == RequestKind::AccessCategories {
                     "You asked for the categories of personal information we hold.".to_string()
                 } else {
-                    "Your identity was verified to a reasonable degree, not the reasonably high degree needed to disclose specific pieces of information (11 CCR §7062); we disclose the categories.".to_string()
+                    "Your identity was verified to a reasonable degree, not the reasonably high degree needed to disclose specific pieces of information (11 CCR §7062: three matching data points and a signed declaration); we disclose the categories.".to_string()
                 };
                 (Scope::CategoriesOnly { reason }, None)
             } else {
@@ -176,6 +193,7 @@ pub(super) async fn finish_request(
                 clients,
                 deletion,
                 sensitive.to_vec(),
+                w.minor,
                 now,
             );
             let rendered = dsr_report::render(&input).map_err(|e| Error::Report(e.to_string()))?;
@@ -383,9 +401,15 @@ async fn manifest_for(
             "subject": admission::identity_hashes(hasher, r),
         })
     });
+    let verification = match (w.and_then(|w| w.verified.as_ref()), req) {
+        (Some(v), Some(r)) => Some(v.to_json(r)),
+        _ => req.and_then(|r| r.verification.as_ref()).map(|v| json!({"level": v.level, "method": v.method, "provider": v.provider, "verified_at": v.verified_at})),
+    };
     Ok(json!({
         "request_detail": req_json,
-        "verification": req.as_ref().and_then(|r| r.verification.as_ref()).map(|v| json!({"level": v.level, "method": v.method, "verified_at": v.verified_at})),
+        "verification": verification,
+        "minor_under_16": w.is_some_and(|w| w.minor),
+        "gpc": req.is_some_and(|r| r.gpc),
         "status": status,
         "reason": reason,
         "timeline": timeline,

@@ -5,6 +5,8 @@
 //! * `erase`: store by store, the intent entry before the commit, the outcome after, the proof.
 //! * `finish`: reports, final transitions and manifests.
 //! * `defer`: a batch whose stores cannot all be reached waits for the next run.
+//! * `verification`: each request's verification level, what it allows, and minors.
+//! * `dry`: `--dry-run`, the plan without a change.
 //!
 //! Every write for a request is fenced by the lease it is processed under (see
 //! [`crate::lease`]). When one is refused — the lease expired and another worker took the
@@ -12,8 +14,10 @@
 //! the batch goes on.
 
 mod defer;
+mod dry;
 mod erase;
 mod finish;
+mod verification;
 
 use crate::admission::{self, Admission};
 use crate::control::{ControlDb, Status};
@@ -194,6 +198,12 @@ pub(super) struct Work {
     sealed: Option<Status>,
     /// The control DB's status when the lease was taken.
     status_at_lease: String,
+    /// The verification reached (set after resolution; none for opt-outs).
+    verified: Option<crate::verify::Verified>,
+    /// The subject's records show them under 16.
+    minor: bool,
+    /// Found, but verified to no level: denied `insuf_verification`, nothing disclosed.
+    insufficient: bool,
 }
 
 impl Work {
@@ -212,6 +222,9 @@ impl Work {
             lost: false,
             sealed: None,
             status_at_lease: String::new(),
+            verified: None,
+            minor: false,
+            insufficient: false,
         }
     }
 
@@ -369,7 +382,7 @@ pub async fn run(
         requests: Vec::new(),
     };
     if opts.dry_run {
-        return dry_run(config, control, opts, progress, run_id, now).await;
+        return dry::dry_run(config, control, opts, progress, run_id, now).await;
     }
     let spec = LeaseSpec {
         worker: opts.lease.worker.clone(),
@@ -410,72 +423,6 @@ pub async fn run(
     Ok(summary)
 }
 
-/// The plan of every wanted open request, changing nothing.
-async fn dry_run(
-    config: &Config,
-    control: &ControlDb,
-    opts: &RunOptions,
-    progress: &dyn Progress,
-    run_id: String,
-    now: DateTime<Utc>,
-) -> Result<RunSummary> {
-    let wanted = |r: &Request| {
-        opts.kinds.contains(&r.kind) && opts.only.as_ref().is_none_or(|ids| ids.contains(&r.id))
-    };
-    let statuses = [
-        Status::Received,
-        Status::Admitted,
-        Status::InProgress,
-        Status::PartiallyFulfilled,
-    ];
-    let mut summary = RunSummary {
-        run_id,
-        job: opts.job.clone(),
-        dry_run: true,
-        queries: 0,
-        requests: Vec::new(),
-    };
-    let mut work = Vec::new();
-    for s in control.by_status(&statuses).await? {
-        if !wanted(&s.request) {
-            continue;
-        }
-        match admission::decide(control, &s.request).await? {
-            Admission::Denied(reason) => {
-                let mut o = RequestOutcome::new(&s.request.id, s.request.kind);
-                o.status = Status::Denied.key().into();
-                o.reason = Some(reason.into());
-                summary.requests.push(o);
-            }
-            Admission::Admitted { categories_only } => {
-                work.push(Work::new(s.request, categories_only))
-            }
-        }
-    }
-    if work.is_empty() {
-        return Ok(summary);
-    }
-    progress.start(work.len() as u64);
-    let (config, connectors) = connect_checked(config).await?;
-    let config = &config;
-    let resolution = match connectors {
-        Ok(c) => {
-            let (resolution, _) = resolve_batch(config, &c, &mut work, now).await?;
-            resolution
-        }
-        Err(mut unreachable) => return Err(Error::Store(unreachable.swap_remove(0))),
-    };
-    summary.queries = resolution.queries;
-    for w in work {
-        let mut o = w.outcome;
-        o.status = "planned".into();
-        o.reason = w.resolved.and_then(|r| r.held);
-        summary.requests.push(o);
-    }
-    progress.finish();
-    Ok(summary)
-}
-
 /// Connects every store and checks it against the live schema: the config with live key
 /// columns filled in, and the connectors or the stores that could not be reached.
 async fn connect_checked(
@@ -505,13 +452,12 @@ async fn connect_checked(
     }
 }
 
-/// Resolves the whole batch at once and plans every deletion; the values a report withholds
-/// come back with the resolution. A store failing during resolution is `Err(Error::Store)`.
+/// Resolves the whole batch at once; the values a report withholds come back with the
+/// resolution. A store failing during resolution is `Err(Error::Store)`.
 async fn resolve_batch(
     config: &Config,
     connectors: &load::Connectors,
     work: &mut [Work],
-    now: DateTime<Utc>,
 ) -> Result<(Resolution, Vec<String>)> {
     let to_resolve: Vec<Request> = work
         .iter()
@@ -534,21 +480,41 @@ async fn resolve_batch(
         if let Some(r) = &w.resolved {
             w.outcome.found = r.own.len() + r.shared.len();
             w.outcome.clients = r.clients.iter().cloned().collect();
-            if r.held.is_none() && w.req.kind == RequestKind::Deletion {
-                w.plan = Some(plan::plan(
-                    &config.data_map,
-                    &config.exemptions,
-                    &resolution,
-                    r,
-                    &w.req,
-                    now,
-                ));
-            }
         }
     }
-    settle_shared(config, &resolution, work);
     let sensitive = deliver::sensitive_values(config, &resolution);
     Ok((resolution, sensitive))
+}
+
+/// Plans every deletion of the batch that its verification allows (in each store only as far
+/// as the store's `deletion_verification` is reached), then settles shared rows.
+fn plan_batch(config: &Config, resolution: &Resolution, work: &mut [Work], now: DateTime<Utc>) {
+    for w in work.iter_mut() {
+        let Some(r) = &w.resolved else { continue };
+        if r.held.is_some()
+            || w.req.kind != RequestKind::Deletion
+            || w.insufficient
+            || w.sealed.is_some()
+            || w.lost
+        {
+            continue;
+        }
+        let mut p = plan::plan(
+            &config.data_map,
+            &config.exemptions,
+            resolution,
+            r,
+            &w.req,
+            now,
+        );
+        let level = w
+            .verified
+            .as_ref()
+            .map_or_else(|| w.req.verification_level(), |v| v.level);
+        verification::restrict(config, resolution, level, &mut p);
+        w.plan = Some(p);
+    }
+    settle_shared(config, resolution, work);
 }
 
 /// Admits the leased requests that are new and gathers the work of the batch: the open
@@ -572,7 +538,13 @@ async fn admit_leased(
             && let Admission::Admitted { categories_only } = &decided
         {
             let detail = json!({"categories_only": categories_only});
-            w.transition(cx, Status::Admitted, None, detail).await?;
+            // Verification from data points is worked out once the batch is resolved.
+            let status = if w.req.verification_computed() {
+                Status::AwaitingVerification
+            } else {
+                Status::Admitted
+            };
+            w.transition(cx, status, None, detail).await?;
             if w.lost {
                 continue;
             }
@@ -617,7 +589,7 @@ async fn run_leased(cx: &Ctx<'_>, ids: &[String], now: DateTime<Utc>) -> Result<
         ..*cx
     };
     let resolved = match connectors {
-        Ok(c) => match resolve_batch(&config, &c, &mut work, now).await {
+        Ok(c) => match resolve_batch(&config, &c, &mut work).await {
             Ok(r) => Ok((c, r)),
             Err(Error::Store(e)) => Err(vec![e]),
             Err(e) => return Err(e),
@@ -638,9 +610,11 @@ async fn run_leased(cx: &Ctx<'_>, ids: &[String], now: DateTime<Utc>) -> Result<
     let mut forbidden: BTreeSet<String> = sensitive.iter().cloned().collect();
     for w in &work {
         forbidden.extend(w.req.subject.identities.iter().map(|i| i.value.clone()));
+        forbidden.extend(w.req.data_points.iter().map(|p| p.value.clone()));
     }
     for (r, _) in &denied {
         forbidden.extend(r.subject.identities.iter().map(|i| i.value.clone()));
+        forbidden.extend(r.data_points.iter().map(|p| p.value.clone()));
     }
     for r in &resolution.requests {
         forbidden.extend(r.keys.iter().map(|k| k.value.clone()));
@@ -663,20 +637,33 @@ async fn run_leased(cx: &Ctx<'_>, ids: &[String], now: DateTime<Utc>) -> Result<
             && status.key() != w.status_at_lease
         {
             w.sealed = Some(status);
-            w.plan = None;
+        }
+    }
+    // Verification (from the chains of retried requests, else worked out now), then plans.
+    verification::apply(&config, cx.hasher, &resolution, &mut work);
+    plan_batch(&config, &resolution, &mut work, now);
+    for w in &mut work {
+        if w.sealed.is_some() {
             continue;
         }
         w.transition(&cx, Status::InProgress, None, json!({"run": cx.run_id}))
             .await?;
         let ids: Vec<String> = admission::identity_hashes(cx.hasher, &w.req);
         let found = found_counts(&resolution, w.resolved.as_ref());
+        let verification = match &w.verified {
+            Some(v) => Some(v.to_json(&w.req)),
+            None => w.req.verification.as_ref().map(|v| json!({"level": v.level, "method": v.method, "provider": v.provider, "verified_at": v.verified_at})),
+        };
         w.record(
             "request_started",
             json!({
                 "kind": w.req.kind.key(),
                 "jurisdiction": w.req.jurisdiction,
                 "subject": ids,
-                "verification": w.req.verification.as_ref().map(|v| json!({"level": v.level, "method": v.method, "verified_at": v.verified_at})),
+                "verification": verification,
+                "data_points": w.req.data_points.len(),
+                "gpc": w.req.gpc,
+                "minor_under_16": w.minor,
                 "found": found,
             }),
         )
