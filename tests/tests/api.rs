@@ -471,11 +471,12 @@ async fn the_third_ccpa_right_to_know_request_is_denied_and_gdpr_has_no_such_lim
     let (portal, admin) = (token(&env, "portal"), token(&env, "admin"));
     let srv = Server::start(&env, &[]);
     let now = chrono::Utc::now();
+    // Fifteen days apart, so none is a duplicate of another (the window is 7 days).
     let all = ["ca-1", "ca-2", "ca-3", "eu-1", "eu-2", "eu-3"];
     for (n, id) in (0i64..).zip(all) {
         let mut r = verified(id, "access", ANA_EMAIL);
         r["jurisdiction"] = json!(if id.starts_with("ca") { "CA" } else { "DE" });
-        r["received_at"] = json!((now - chrono::Duration::days(30 - n)).to_rfc3339());
+        r["received_at"] = json!((now - chrono::Duration::days(100 - 15 * n)).to_rfc3339());
         let (s, v) = srv.post("/v1/requests", &portal, &r).await;
         assert_eq!(s, 201, "{v}");
     }

@@ -244,7 +244,9 @@ async fn status_overdue_lists_open_requests_past_due() {
         "{out}"
     );
     assert!(!out.contains("fresh-acc"), "due in 45 days: {out}");
-    assert!(out.contains("1 overdue, 0 due within 7 day(s)"), "{out}");
+    // Both its deadlines have passed: the answer and (unconfirmed) the receipt confirmation.
+    assert!(out.contains("confirm_by"), "{out}");
+    assert!(out.contains("2 overdue, 0 due within 7 day(s)"), "{out}");
     // Looking 50 days ahead lists the fresh one too.
     let out = ok(&env.dsr(&["status", "--overdue", "--within-days", "50"]));
     assert!(out.contains("fresh-acc"), "{out}");
