@@ -517,3 +517,38 @@ async fn a_request_a_client_forwards_reaches_only_that_clients_rows() {
         "our own data untouched"
     );
 }
+
+#[tokio::test]
+async fn an_opt_out_and_a_gpc_signal_through_the_api_land_on_the_suppression_list() {
+    let env = Env::new(5).await;
+    let (portal, admin) = (token(&env, "portal"), token(&env, "admin"));
+    let srv = Server::start(&env, &[]);
+    // An opt-out needs no verification.
+    let opt = request("api-opt", "opt_out", &[("email", ANA_EMAIL)], None);
+    let (s, v) = srv.post("/v1/requests", &portal, &opt).await;
+    assert_eq!(s, 201, "{v}");
+    // The portal passes a Global Privacy Control signal with any request.
+    let mut gpc = verified("api-gpc", "access", dsr_fixtures::subjects::BEN_EMAIL);
+    gpc["gpc"] = json!(true);
+    let (s, v) = srv.post("/v1/requests", &portal, &gpc).await;
+    assert_eq!(s, 201, "{v}");
+    let export = |env: &Env| {
+        let o = env.dsr(&["suppression", "export"]);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let before = export(&env);
+    assert!(
+        before.contains("\"source\":\"gpc\""),
+        "GPC at submission: {before}"
+    );
+    assert!(!before.contains("opt_out"), "{before}");
+    let run = srv.run(&admin, &json!({"requests": ["api-opt"]})).await;
+    assert_eq!(run["summary"]["api-opt"], "fulfilled", "{run}");
+    let after = export(&env);
+    assert!(after.contains("\"source\":\"opt_out\""), "{after}");
+    assert!(
+        !after.contains(ANA_EMAIL) && !after.contains("ben"),
+        "hashes only: {after}"
+    );
+}

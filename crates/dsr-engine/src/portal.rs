@@ -168,6 +168,23 @@ pub struct KindMetrics {
     pub mean_days_to_respond: Option<f64>,
 }
 
+/// A change to an on-demand run's record.
+#[derive(Debug, Clone, Copy)]
+pub struct PortalRunUpdate<'a> {
+    /// `running`, `finished` or `failed`.
+    pub status: &'a str,
+    /// Requests the run took.
+    pub total: i64,
+    /// Steps done.
+    pub done: i64,
+    /// The engine's run id, once known.
+    pub engine_run: Option<&'a str>,
+    /// Per request id, the status the run left it in.
+    pub summary: Option<&'a serde_json::Value>,
+    /// Why it failed (no subject data).
+    pub error: Option<&'a str>,
+}
+
 /// An on-demand run started over the API.
 #[derive(Debug, Clone, Serialize)]
 pub struct PortalRun {
@@ -465,16 +482,15 @@ impl ControlDb {
     }
 
     /// Updates an on-demand run's progress; a `finished`/`failed` status also stamps its end.
-    pub async fn update_portal_run(
-        &self,
-        id: &str,
-        status: &str,
-        total: i64,
-        done: i64,
-        engine_run: Option<&str>,
-        summary: Option<&serde_json::Value>,
-        error: Option<&str>,
-    ) -> Result<()> {
+    pub async fn update_portal_run(&self, id: &str, u: &PortalRunUpdate<'_>) -> Result<()> {
+        let PortalRunUpdate {
+            status,
+            total,
+            done,
+            engine_run,
+            summary,
+            error,
+        } = *u;
         let ended = matches!(status, "finished" | "failed").then(|| Utc::now().to_rfc3339());
         with_db!(self, pool, sql => {
             sqlx::query(&sql("UPDATE portal_runs SET status = ?1, total = ?2, done = ?3,

@@ -229,9 +229,7 @@ async fn retention(url: &str) {
     ] {
         let r = req(id, months(30));
         let d = due(r.received_at + CDuration::days(45));
-        c.submit(&r, &[format!("h-{id}")], Some(&d))
-        .await
-        .unwrap();
+        c.submit(&r, &[format!("h-{id}")], Some(&d)).await.unwrap();
     }
     age(url, "old-done", "fulfilled", months(25)).await;
     age(url, "old-denied", "denied", months(26)).await;
@@ -337,9 +335,7 @@ async fn deadlines(url: &str) {
     ] {
         let r = req(id, now - CDuration::days(40));
         let d = due(now + CDuration::days(due_days) + CDuration::hours(1));
-        c.submit(&r, &[], Some(&d))
-        .await
-        .unwrap();
+        c.submit(&r, &[], Some(&d)).await.unwrap();
         SqlConnector::run_script(
             url,
             &format!("UPDATE requests SET status = '{status}' WHERE id = '{id}'"),

@@ -87,6 +87,7 @@ fn input() -> ReportInput {
             privacy_contact: "privacy@acme.example".into(),
             sells: true,
             opt_out_url: Some("https://acme.example/do-not-sell".into()),
+            calendar: Default::default(),
         },
         disclosures_version: "policy-2026-07-01/chart-v1".into(),
         disclosures_source: "Privacy Policy, effective 2026-07-01".into(),

@@ -4,6 +4,7 @@
 
 use crate::AppState;
 use dsr_core::request::RequestKind;
+use dsr_engine::portal::PortalRunUpdate;
 use dsr_engine::run::{LeaseOptions, Progress, RunOptions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -99,9 +100,15 @@ pub(crate) async fn start(
             },
         };
         let control = &st.control;
-        let _ = control
-            .update_portal_run(&run_id, "running", 0, 0, None, None, None)
-            .await;
+        let running = PortalRunUpdate {
+            status: "running",
+            total: 0,
+            done: 0,
+            engine_run: None,
+            summary: None,
+            error: None,
+        };
+        let _ = control.update_portal_run(&run_id, &running).await;
         let result = dsr_engine::run::run(&st.config, control, &opts, counters.as_ref()).await;
         let total = counters.total.load(Ordering::Relaxed);
         let done = counters.done.load(Ordering::Relaxed);
@@ -113,31 +120,29 @@ pub(crate) async fn start(
                     .map(|r| (r.id.clone(), serde_json::json!(r.status)))
                     .collect();
                 let n = i64::try_from(summary.requests.len()).unwrap_or(i64::MAX);
-                control
-                    .update_portal_run(
-                        &run_id,
-                        "finished",
-                        total.max(n),
-                        done,
-                        Some(&summary.run_id),
-                        Some(&serde_json::Value::Object(per_request)),
-                        None,
-                    )
-                    .await
+                let per_request = serde_json::Value::Object(per_request);
+                let finished = PortalRunUpdate {
+                    status: "finished",
+                    total: total.max(n),
+                    done,
+                    engine_run: Some(&summary.run_id),
+                    summary: Some(&per_request),
+                    error: None,
+                };
+                control.update_portal_run(&run_id, &finished).await
             }
             Err(e) => {
                 tracing::warn!(run = %run_id, error = %e, "on-demand run failed");
-                control
-                    .update_portal_run(
-                        &run_id,
-                        "failed",
-                        total,
-                        done,
-                        None,
-                        None,
-                        Some(&e.to_string()),
-                    )
-                    .await
+                let message = e.to_string();
+                let failed = PortalRunUpdate {
+                    status: "failed",
+                    total,
+                    done,
+                    engine_run: None,
+                    summary: None,
+                    error: Some(&message),
+                };
+                control.update_portal_run(&run_id, &failed).await
             }
         };
         if let Err(e) = recorded {

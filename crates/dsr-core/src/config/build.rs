@@ -9,7 +9,6 @@ use crate::error::{ConfigIssue, Error};
 use crate::exemption::Exemptions;
 use crate::identity::Normalizer;
 use crate::mask::MaskStrategy;
-use crate::request::Identity;
 use crate::verification::PointRule;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
