@@ -75,18 +75,7 @@ pub async fn serve(config_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
 }
 
 async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
+    crate::worker::shutdown().await;
     tracing::info!("shutting down");
 }
 

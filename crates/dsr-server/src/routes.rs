@@ -112,8 +112,15 @@ fn path_id(id: &str) -> Result<(), ApiError> {
     })
 }
 
-/// Query parameters, refusing any not in `allowed`.
-fn query(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
+/// Query parameters, refusing a malformed query string and any parameter not in `allowed`.
+fn query(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    allowed: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
+    let q = q.map(|Query(q)| q).map_err(|_| ApiError::BadParameter {
+        field: "(query)".into(),
+        message: "malformed query string".into(),
+    })?;
     match q.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) if k.len() <= 64 => Err(ApiError::BadParameter {
             field: k.clone(),
@@ -126,7 +133,7 @@ fn query(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> 
             field: "(query)".into(),
             message: "unknown query parameter".into(),
         }),
-        None => Ok(()),
+        None => Ok(q),
     }
 }
 
@@ -154,11 +161,7 @@ async fn list(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
     authorize(&state, &headers, Scope::Portal).await?;
-    let q = q.map(|Query(q)| q).map_err(|_| ApiError::BadParameter {
-        field: "(query)".into(),
-        message: "malformed query string".into(),
-    })?;
-    query(&q, &["status", "overdue", "limit"])?;
+    let q = query(q, &["status", "overdue", "limit"])?;
     let status = match q.get("status") {
         None => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| ApiError::BadParameter {
@@ -357,11 +360,7 @@ async fn metrics(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
     authorize(&state, &headers, Scope::Portal).await?;
-    let q = q.map(|Query(q)| q).map_err(|_| ApiError::BadParameter {
-        field: "(query)".into(),
-        message: "malformed query string".into(),
-    })?;
-    query(&q, &["year"])?;
+    let q = query(q, &["year"])?;
     let year = match q.get("year") {
         None => chrono::Datelike::year(&state.now()),
         Some(y) => y
