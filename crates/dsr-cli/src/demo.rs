@@ -159,12 +159,7 @@ pub async fn demo(
     }
     let opts = RunOptions {
         job: "nightly".into(),
-        kinds: vec![
-            RequestKind::Access,
-            RequestKind::AccessCategories,
-            RequestKind::Deletion,
-            RequestKind::OptOut,
-        ],
+        kinds: RequestKind::ALL.to_vec(),
         dry_run: false,
         only: None,
         lease: dsr_engine::run::LeaseOptions::default(),

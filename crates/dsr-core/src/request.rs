@@ -36,16 +36,17 @@ impl RequestKind {
         }
     }
 
+    /// Every kind, in intake order.
+    pub const ALL: [RequestKind; 4] = [
+        RequestKind::Access,
+        RequestKind::AccessCategories,
+        RequestKind::Deletion,
+        RequestKind::OptOut,
+    ];
+
     /// Parses the JSON spelling.
     pub fn parse(s: &str) -> Option<RequestKind> {
-        [
-            RequestKind::Access,
-            RequestKind::AccessCategories,
-            RequestKind::Deletion,
-            RequestKind::OptOut,
-        ]
-        .into_iter()
-        .find(|k| k.key() == s)
+        RequestKind::ALL.into_iter().find(|k| k.key() == s)
     }
 
     /// Whether this kind is a right-to-know request (counted against the CCPA limit).

@@ -441,7 +441,7 @@ impl ControlDb {
                 .collect::<Result<Vec<_>>>()?
         });
         let mut out = Vec::new();
-        for kind in ["access", "access_categories", "deletion", "opt_out"] {
+        for kind in dsr_core::request::RequestKind::ALL.map(|k| k.key()) {
             let mine: Vec<_> = rows
                 .iter()
                 .filter(|r| r.0 == kind && received_in(&r.2, year))

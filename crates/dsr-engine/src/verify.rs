@@ -139,18 +139,7 @@ pub fn compute(
                     .insert(point_hash(hasher, kind, &v));
             }
         }
-        if let Some(tm) = config.data_map.table(&row.table) {
-            for (c, role) in tm.identity_columns() {
-                if let Some(v) = row
-                    .record
-                    .get(&c.name)
-                    .as_text()
-                    .and_then(|t| role.normalizer.normalize_stored(&t))
-                {
-                    identities.insert(hasher.identity(&role.kind, &v));
-                }
-            }
-        }
+        identities.extend(row_identity_hashes(config, hasher, row));
     }
     let mut matched: BTreeSet<String> = BTreeSet::new();
     for i in &req.subject.identities {
@@ -237,21 +226,30 @@ pub fn subject_hashes(
         let Some(row) = resolution.rows.get(r) else {
             continue;
         };
-        let Some(tm) = config.data_map.table(&row.table) else {
-            continue;
-        };
-        for (c, role) in tm.identity_columns() {
-            if let Some(v) = row
+        out.extend(row_identity_hashes(config, hasher, row));
+    }
+    out.into_iter().collect()
+}
+
+/// Keyed hashes of the identities a fetched row holds, normalised as stored values are.
+fn row_identity_hashes(
+    config: &Config,
+    hasher: &KeyedHasher,
+    row: &crate::resolve::FetchedRow,
+) -> Vec<String> {
+    let Some(tm) = config.data_map.table(&row.table) else {
+        return Vec::new();
+    };
+    tm.identity_columns()
+        .filter_map(|(c, role)| {
+            let v = row
                 .record
                 .get(&c.name)
                 .as_text()
-                .and_then(|t| role.normalizer.normalize_stored(&t))
-            {
-                out.insert(hasher.identity(&role.kind, &v));
-            }
-        }
-    }
-    out.into_iter().collect()
+                .and_then(|t| role.normalizer.normalize_stored(&t))?;
+            Some(hasher.identity(&role.kind, &v))
+        })
+        .collect()
 }
 
 #[cfg(test)]

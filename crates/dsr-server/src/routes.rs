@@ -137,6 +137,26 @@ fn query(
     }
 }
 
+/// A numeric query parameter within `range`; `None` when absent.
+fn ranged<T: std::str::FromStr + PartialOrd>(
+    q: &HashMap<String, String>,
+    name: &str,
+    range: std::ops::RangeInclusive<T>,
+    message: &str,
+) -> Result<Option<T>, ApiError> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<T>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| ApiError::BadParameter {
+                    field: name.into(),
+                    message: message.into(),
+                })
+        })
+        .transpose()
+}
+
 async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -182,17 +202,8 @@ async fn list(
             });
         }
     };
-    let limit = match q.get("limit") {
-        None => 1000,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::BadParameter {
-                field: "limit".into(),
-                message: "must be a number from 1 to 10000".into(),
-            })?,
-    };
+    let limit =
+        ranged(&q, "limit", 1..=10_000, "must be a number from 1 to 10000")?.unwrap_or(1000);
     let now = state.now();
     let filter = ListFilter {
         status,
@@ -361,17 +372,8 @@ async fn metrics(
 ) -> ApiResult {
     authorize(&state, &headers, Scope::Portal).await?;
     let q = query(q, &["year"])?;
-    let year = match q.get("year") {
-        None => chrono::Datelike::year(&state.now()),
-        Some(y) => y
-            .parse::<i32>()
-            .ok()
-            .filter(|y| (2020..=2100).contains(y))
-            .ok_or_else(|| ApiError::BadParameter {
-                field: "year".into(),
-                message: "must be a year from 2020 to 2100".into(),
-            })?,
-    };
+    let year = ranged(&q, "year", 2020..=2100, "must be a year from 2020 to 2100")?
+        .unwrap_or_else(|| chrono::Datelike::year(&state.now()));
     let kinds = state.control.metrics(year).await?;
     Ok(axum::Json(json!({
         "year": year,

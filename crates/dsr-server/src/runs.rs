@@ -85,12 +85,7 @@ pub(crate) async fn start(
     let task = tokio::spawn(async move {
         let opts = RunOptions {
             job: "on_demand".into(),
-            kinds: vec![
-                RequestKind::Access,
-                RequestKind::AccessCategories,
-                RequestKind::Deletion,
-                RequestKind::OptOut,
-            ],
+            kinds: RequestKind::ALL.to_vec(),
             dry_run: false,
             only,
             lease: LeaseOptions {
