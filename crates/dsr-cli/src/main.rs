@@ -5,6 +5,7 @@
 mod bench;
 mod bench_lake;
 mod demo;
+mod drop;
 mod lake;
 mod output;
 mod schedule;
@@ -76,6 +77,10 @@ enum Command {
         /// them is fenced out and can no longer write.
         #[arg(long)]
         take_over: bool,
+        /// First sweep every store for people deleted earlier whose data was acquired again
+        /// (tombstones), and delete it again in this run (also `sweep = true` in the job).
+        #[arg(long)]
+        sweep: bool,
     },
     /// Lease batches of requests from the control DB and run them until stopped; run as many
     /// as you like, on as many machines (the control DB must then be PostgreSQL).
@@ -135,7 +140,13 @@ enum Command {
         #[arg(long, default_value_t = 600.0)]
         lock_secs: f64,
     },
-    /// The suppression list (opt-outs, Global Privacy Control, minors) for sale pipelines.
+    /// California's DROP deletion lists: import a download, export the statuses.
+    Drop {
+        #[command(subcommand)]
+        command: drop::DropCommand,
+    },
+    /// The suppression list (opt-outs, Global Privacy Control, minors, tombstones) for sale
+    /// pipelines, and the ingestion check against tombstones.
     Suppression {
         #[command(subcommand)]
         command: suppression::SuppressionCommand,
@@ -312,10 +323,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             json,
             lease_secs,
             take_over,
+            sweep,
         } => {
             let config = dsr_engine::load::load_config(&cli.config)?;
-            let kinds = job_kinds(&jobs_dir, &job)?;
+            let (kinds, job_sweep) = dsr_engine::load::fulfilment_job(&jobs_dir, &job)?;
             let control = ControlDb::open(&config.settings.control_db).await?;
+            if (sweep || job_sweep) && !dry_run {
+                let s = dsr_engine::tombstone::sweep(&config, &control, chrono::Utc::now()).await?;
+                println!(
+                    "sweep: {} deleted person(s) found again ({} row(s)); {} deletion request(s) stored",
+                    s.reacquired,
+                    s.rows,
+                    s.requests.len()
+                );
+            }
             let opts = RunOptions {
                 job,
                 kinds,
@@ -431,6 +452,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::serve(&cli.config, args).await,
         Command::Token { command } => serve::token(&cli.config, command).await,
         Command::Suppression { command } => suppression::run(&cli.config, command).await,
+        Command::Drop { command } => drop::run_command(&cli.config, command).await,
         Command::Audit {
             command:
                 AuditCommand::Verify {

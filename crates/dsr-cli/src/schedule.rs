@@ -19,7 +19,7 @@ use dsr_engine::control::ControlDb;
 use dsr_engine::run::{LeaseOptions, NoProgress, RunOptions, run};
 use dsr_engine::schedule::{Deadline, FireOutcome, JobLock};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -195,8 +195,20 @@ async fn run_job(
     now: DateTime<Utc>,
 ) -> Result<serde_json::Value> {
     match &job.kind {
-        JobKind::Fulfilment { kinds } => {
+        JobKind::Fulfilment { kinds, sweep } => {
             // The same run as `dsr run --job NAME`.
+            let swept = if *sweep {
+                let s = dsr_engine::tombstone::sweep(config, control, now).await?;
+                println!(
+                    "job {}: sweep found {} deleted person(s) again; {} deletion request(s) stored",
+                    job.name,
+                    s.reacquired,
+                    s.requests.len()
+                );
+                Some(s)
+            } else {
+                None
+            };
             let opts = RunOptions {
                 job: job.name.clone(),
                 kinds: kinds.clone(),
@@ -213,7 +225,11 @@ async fn run_job(
                 "fulfilled": count("fulfilled"),
                 "partially_fulfilled": count("partially_fulfilled"),
                 "denied": count("denied"),
+                "swept": swept.map(|s| s.requests.len()),
             }))
+        }
+        JobKind::DropCycle { inbox, outbox } => {
+            crate::drop::cycle(config, control, Path::new(inbox), Path::new(outbox), now).await
         }
         JobKind::Retention { keep_months } => {
             let c = control.purge_requests(*keep_months, now).await?;

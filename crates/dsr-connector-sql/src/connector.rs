@@ -689,38 +689,16 @@ impl Connector for SqlConnector {
     }
 
     async fn sample(&self, table: &TableMap, limit: usize) -> Result<Vec<Record>, StoreError> {
-        let name = table.id.table.as_str();
-        let live = self.live(name).await?;
-        let select = table.select_columns();
-        let d = self.dialect.as_ref();
-        let cols: Vec<String> = cols(&select, &live)
-            .iter()
-            .map(|c| d.as_text(&d.quote_part(c.name), c.declared))
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM {} LIMIT {limit}",
-            cols.join(", "),
-            d.quote_name(name)
-        );
-        let rows =
-            with_pool!(&self.pools, p => find_in(p, &sql, &[], 0, false, select.len()).await)
-                .map_err(|e| self.err(Some(name), "sample", &e))?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let values: BTreeMap<String, Value> = select
-                    .iter()
-                    .zip(row)
-                    .map(|(n, v)| (n.clone(), v.map(Value::Text).unwrap_or(Value::Null)))
-                    .collect();
-                let key = table
-                    .key
-                    .iter()
-                    .map(|k| values.get(k).cloned().unwrap_or(Value::Null))
-                    .collect();
-                Record { key, values }
-            })
-            .collect())
+        self.page(table, None, limit, "sample").await
+    }
+
+    async fn scan(
+        &self,
+        table: &TableMap,
+        offset: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.page(table, Some(offset), limit, "scan").await
     }
 
     async fn count_present(
@@ -743,5 +721,65 @@ impl Connector for SqlConnector {
             total += n.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
         }
         Ok(total)
+    }
+}
+
+impl SqlConnector {
+    /// Up to `limit` records of `table`: any (a sample) or, with an offset, the page at
+    /// `offset` in key order (a scan). Limit and offset are numbers, not request data.
+    async fn page(
+        &self,
+        table: &TableMap,
+        offset: Option<u64>,
+        limit: usize,
+        op: &str,
+    ) -> Result<Vec<Record>, StoreError> {
+        let name = table.id.table.as_str();
+        let live = self.live(name).await?;
+        let select = table.select_columns();
+        let d = self.dialect.as_ref();
+        let cols: Vec<String> = cols(&select, &live)
+            .iter()
+            .map(|c| d.as_text(&d.quote_part(c.name), c.declared))
+            .collect();
+        let sql = match offset {
+            None => format!(
+                "SELECT {} FROM {} LIMIT {limit}",
+                cols.join(", "),
+                d.quote_name(name)
+            ),
+            Some(offset) => {
+                let order: Vec<String> = if table.key.is_empty() {
+                    select.iter().map(|c| d.quote_part(c)).collect()
+                } else {
+                    table.key.iter().map(|c| d.quote_part(c)).collect()
+                };
+                format!(
+                    "SELECT {} FROM {} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+                    cols.join(", "),
+                    d.quote_name(name),
+                    order.join(", ")
+                )
+            }
+        };
+        let rows =
+            with_pool!(&self.pools, p => find_in(p, &sql, &[], 0, false, select.len()).await)
+                .map_err(|e| self.err(Some(name), op, &e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let values: BTreeMap<String, Value> = select
+                    .iter()
+                    .zip(row)
+                    .map(|(n, v)| (n.clone(), v.map(Value::Text).unwrap_or(Value::Null)))
+                    .collect();
+                let key = table
+                    .key
+                    .iter()
+                    .map(|k| values.get(k).cloned().unwrap_or(Value::Null))
+                    .collect();
+                Record { key, values }
+            })
+            .collect())
     }
 }

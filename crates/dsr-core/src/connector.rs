@@ -77,6 +77,9 @@ pub enum EraseOp {
 /// [`StoreError::code`] of a group refused because a later lease has written for its request.
 pub const FENCED: &str = "fenced";
 
+/// [`StoreError::code`] of an operation this kind of store does not offer.
+pub const UNSUPPORTED: &str = "unsupported";
+
 /// All operations of one request in one store, applied under one savepoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EraseGroup {
@@ -159,6 +162,25 @@ pub trait Connector: Send + Sync {
 
     /// Up to `limit` records of `table` (its selected columns), for rehearsing masks.
     async fn sample(&self, table: &TableMap, limit: usize) -> Result<Vec<Record>, StoreError>;
+
+    /// One page of every record of `table` (its selected columns) in key order: records
+    /// `offset .. offset + limit`. For sweeps over whole tables (DROP matching, the tombstone
+    /// sweep), which hash values the store cannot compare itself. A store that cannot scan
+    /// answers with the code [`UNSUPPORTED`]; config refuses such a store as a sweep source.
+    async fn scan(
+        &self,
+        table: &TableMap,
+        offset: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let _ = (offset, limit);
+        Err(StoreError {
+            store: self.store().to_owned(),
+            table: Some(table.id.table.clone()),
+            code: UNSUPPORTED.into(),
+            message: "this kind of store cannot be scanned".into(),
+        })
+    }
 
     /// As [`Connector::erase`], but the transaction is always rolled back: tells whether the
     /// store would accept the groups (types, NOT NULL, UNIQUE, CHECK, foreign keys).

@@ -17,6 +17,7 @@
 pub mod category;
 pub mod config;
 pub mod connector;
+pub mod drop;
 pub mod error;
 pub mod exemption;
 pub mod hash;

@@ -64,6 +64,17 @@ pub struct JobFile {
     /// `overdue_report` only: also list requests due within this many days; default 7.
     #[serde(default)]
     pub within_days: Option<i64>,
+    /// `fulfilment` only: before the run, sweep every store for people deleted earlier (their
+    /// tombstones) whose data was acquired again, and delete it again in the same run.
+    #[serde(default)]
+    pub sweep: Option<bool>,
+    /// `drop_cycle` only, required: directory the DROP downloads (`*.zip`) are put in; each
+    /// is imported once and moved to `done/` inside it.
+    #[serde(default)]
+    pub inbox: Option<String>,
+    /// `drop_cycle` only, required: directory the status files are written to for upload.
+    #[serde(default)]
+    pub outbox: Option<String>,
 }
 
 /// What a job does.
@@ -73,6 +84,16 @@ pub enum JobKind {
     Fulfilment {
         /// Request kinds processed.
         kinds: Vec<RequestKind>,
+        /// Sweep for tombstoned people acquired again first.
+        sweep: bool,
+    },
+    /// The DROP cycle: import the downloads waiting in `inbox` (and pull one from the DROP
+    /// API when configured), run their deletion requests, write the status file to `outbox`.
+    DropCycle {
+        /// Directory of downloads.
+        inbox: String,
+        /// Directory of status files.
+        outbox: String,
     },
     /// Deletes the control DB records of requests whose final status is older than this.
     Retention {
@@ -91,6 +112,7 @@ impl JobKind {
     pub fn key(&self) -> &'static str {
         match self {
             JobKind::Fulfilment { .. } => "fulfilment",
+            JobKind::DropCycle { .. } => "drop_cycle",
             JobKind::Retention { .. } => "retention",
             JobKind::OverdueReport { .. } => "overdue_report",
         }
@@ -108,6 +130,43 @@ pub struct Job {
     pub schedule: JobSchedule,
     /// What it does.
     pub kind: JobKind,
+}
+
+/// Longest gap the Delete Act allows between two DROP cycles, in days.
+pub const DROP_DUTY_DAYS: i64 = 45;
+
+/// A DROP cycle must run at least every [`DROP_DUTY_DAYS`] days, with room to spare (at
+/// most 30 days apart here), and never in the platform's daily maintenance window, 01:00 to
+/// 03:00 Pacific time. Checked over the fires of the next two years.
+pub fn check_drop_schedule(schedule: &JobSchedule) -> std::result::Result<(), String> {
+    use chrono::Timelike;
+    let start = chrono::DateTime::<chrono::Utc>::from_timestamp(1_798_761_600, 0) // 2027-01-01
+        .unwrap_or_default();
+    let end = start + chrono::Duration::days(731);
+    let mut prev = start;
+    for t in schedule.fires_after(start) {
+        if t > end {
+            break;
+        }
+        let pacific = t.with_timezone(&chrono_tz::America::Los_Angeles);
+        if (1..3).contains(&pacific.hour()) {
+            return Err(format!(
+                "fires at {} Pacific, inside DROP's daily maintenance window (01:00-03:00 Pacific)",
+                pacific.format("%H:%M")
+            ));
+        }
+        if t - prev > chrono::Duration::days(30) {
+            return Err(format!(
+                "leaves {} days between two DROP cycles; the duty is every {DROP_DUTY_DAYS} days, so run at least every 30",
+                (t - prev).num_days()
+            ));
+        }
+        prev = t;
+    }
+    if end - prev > chrono::Duration::days(30) {
+        return Err("does not fire at least every 30 days".into());
+    }
+    Ok(())
 }
 
 /// Whether `name` may name a job (`a-z A-Z 0-9 _ -`, not empty): it becomes a file name.
@@ -176,6 +235,9 @@ pub fn parse_job(name: &str, file: &str, text: &str) -> Result<Job> {
     only("kinds", jf.kinds.is_some(), "fulfilment")?;
     only("keep_months", jf.keep_months.is_some(), "retention")?;
     only("within_days", jf.within_days.is_some(), "overdue_report")?;
+    only("sweep", jf.sweep.is_some(), "fulfilment")?;
+    only("inbox", jf.inbox.is_some(), "drop_cycle")?;
+    only("outbox", jf.outbox.is_some(), "drop_cycle")?;
     let kind = match kind_key {
         "fulfilment" => {
             let Some(keys) = jf.kinds else {
@@ -191,7 +253,21 @@ pub fn parse_job(name: &str, file: &str, text: &str) -> Result<Job> {
             if kinds.is_empty() {
                 return Err(err("kinds", "name at least one request kind".into()));
             }
-            JobKind::Fulfilment { kinds }
+            JobKind::Fulfilment {
+                kinds,
+                sweep: jf.sweep.unwrap_or(false),
+            }
+        }
+        "drop_cycle" => {
+            let dir = |field: &str, v: Option<String>| {
+                v.filter(|d| !d.trim().is_empty())
+                    .ok_or_else(|| err(field, "required for kind = \"drop_cycle\"".into()))
+            };
+            check_drop_schedule(&schedule).map_err(|m| err("schedule", m))?;
+            JobKind::DropCycle {
+                inbox: dir("inbox", jf.inbox)?,
+                outbox: dir("outbox", jf.outbox)?,
+            }
         }
         "retention" => {
             let m = jf.keep_months.unwrap_or(i64::from(MIN_KEEP_MONTHS));
@@ -217,7 +293,9 @@ pub fn parse_job(name: &str, file: &str, text: &str) -> Result<Job> {
         other => {
             return Err(err(
                 "kind",
-                format!("unknown job kind `{other}` (fulfilment, retention, overdue_report)"),
+                format!(
+                    "unknown job kind `{other}` (fulfilment, retention, overdue_report, drop_cycle)"
+                ),
             ));
         }
     };

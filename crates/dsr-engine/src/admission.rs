@@ -75,6 +75,30 @@ pub async fn submit_linked(
     Ok((req, outcome, duplicate_of))
 }
 
+/// Stores a request dsr makes itself (a DROP work item's deletion, a tombstone sweep's
+/// re-deletion): validated and stored like any other, but never a duplicate, since each is a
+/// new duty (data acquired again after a deletion, a new statutory list).
+pub async fn submit_internal(
+    config: &Config,
+    control: &ControlDb,
+    json: &str,
+) -> Result<(Request, Submitted)> {
+    let settings = &config.settings;
+    let req = Request::from_json_with(json, &settings.identity_types, &settings.data_point_types)?;
+    let hasher = KeyedHasher::new(settings.hash_key.as_bytes().to_vec());
+    let deadlines = regime_for(&req.jurisdiction).map(|r| {
+        rules(r).deadlines(
+            req.kind,
+            req.received_at,
+            req.client.is_some(),
+            &settings.business.calendar,
+        )
+    });
+    let hashes = identity_hashes(&hasher, &req);
+    let outcome = control.submit(&req, &hashes, deadlines.as_ref()).await?;
+    Ok((req, outcome))
+}
+
 /// The admission decision for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {

@@ -355,6 +355,36 @@ impl ControlDb {
         })
     }
 
+    /// Denies a request its requester withdrew (reason `withdrawn`) if no run holds it and it
+    /// has not been run: `received` or `admitted`, no live lease. Whether it was denied.
+    pub async fn withdraw(&self, id: &str) -> Result<bool> {
+        with_db!(self, pool, sql => {
+        let now = Utc::now();
+        let mut tx = pool.begin().await.map_err(db)?;
+        let changed = sqlx::query(&sql("UPDATE requests SET status = 'denied', denial_reason = 'withdrawn', updated_at = ?1,
+                closed_at = COALESCE(closed_at, ?1)
+                WHERE id = ?2 AND status IN ('received', 'admitted')
+                  AND (lease_expires_ms IS NULL OR lease_expires_ms < ?3)"))
+        .bind(now.to_rfc3339())
+        .bind(id)
+        .bind(now.timestamp_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if changed > 0 {
+            sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'denied', '{\"reason\":\"withdrawn\"}')"))
+            .bind(id)
+            .bind(now.to_rfc3339())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(changed > 0)
+        })
+    }
+
     /// Puts a request back to wait for the next run and appends a `deferred` event (with a
     /// detail object that holds no subject data). An admitted or in-progress request becomes
     /// `admitted`; a partially fulfilled one stays `partially_fulfilled` (part of it is done,

@@ -58,6 +58,10 @@ pub enum Error {
     /// A report could not be rendered or delivered.
     #[error("report: {0}")]
     Report(String),
+    /// A DROP download or status file is malformed (the message names the file and line,
+    /// never a hash or value).
+    #[error("DROP: {0}")]
+    Drop(String),
     /// A job file is invalid.
     #[error("job {job}: {reason}")]
     Job {

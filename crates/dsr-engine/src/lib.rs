@@ -12,10 +12,14 @@
 //! * [`verify`]: verification worked out from data points, and minors, over a resolution.
 //! * [`suppression`]: the suppression list by source, and its export.
 //! * [`duplicate`]: linking a request that repeats an open or recent one.
+//! * [`drop`]: California's DROP deletion lists: import, match, statuses, export.
+//! * [`tombstone`]: staying deleted — tombstones, the ingestion check, the re-deletion sweep.
+//! * [`scan`]: whole-table scans for DROP matching and the sweep.
 
 pub mod admission;
 pub mod control;
 pub mod deliver;
+pub mod drop;
 pub mod duplicate;
 pub mod error;
 pub mod lease;
@@ -24,8 +28,10 @@ pub mod plan;
 pub mod portal;
 pub mod resolve;
 pub mod run;
+pub mod scan;
 pub mod schedule;
 pub mod suppression;
+pub mod tombstone;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -86,9 +86,18 @@ pub fn fulfilment_kinds(
     jobs_dir: &Path,
     name: &str,
 ) -> Result<Vec<dsr_core::request::RequestKind>> {
+    Ok(fulfilment_job(jobs_dir, name)?.0)
+}
+
+/// The request kinds of the fulfilment job `jobs_dir/<name>.toml`, and whether it sweeps for
+/// tombstoned people acquired again first; another kind of job is refused.
+pub fn fulfilment_job(
+    jobs_dir: &Path,
+    name: &str,
+) -> Result<(Vec<dsr_core::request::RequestKind>, bool)> {
     let job = load_job(jobs_dir, name)?;
     match job.kind {
-        JobKind::Fulfilment { kinds } => Ok(kinds),
+        JobKind::Fulfilment { kinds, sweep } => Ok((kinds, sweep)),
         other => Err(Error::Job {
             job: name.to_string(),
             reason: format!(

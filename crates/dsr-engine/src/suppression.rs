@@ -21,6 +21,8 @@ pub enum Source {
     Gpc,
     /// The subject's records show them under 16; they have not opted in to sale.
     MinorNotOptedIn,
+    /// A DROP identifier matched several people: all of them are opted out (status 4).
+    Drop,
 }
 
 impl Source {
@@ -30,6 +32,7 @@ impl Source {
             Source::OptOut => "opt_out",
             Source::Gpc => "gpc",
             Source::MinorNotOptedIn => "minor_not_opted_in",
+            Source::Drop => "drop",
         }
     }
 }
@@ -39,7 +42,7 @@ impl Source {
 pub struct Entry {
     /// `hmac:` + 32 hex digits.
     pub identity_hash: String,
-    /// `opt_out`, `gpc` or `minor_not_opted_in`.
+    /// `opt_out`, `gpc`, `minor_not_opted_in` or `drop`.
     pub source: String,
     /// When it was added (RFC 3339).
     pub at: String,

@@ -13,7 +13,7 @@ use crate::verification::PointRule;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(super) struct Issues(Vec<ConfigIssue>);
+pub(super) struct Issues(pub(super) Vec<ConfigIssue>);
 
 impl Issues {
     pub(super) fn add(&mut self, file: &str, key: impl Into<String>, message: impl Into<String>) {
@@ -112,6 +112,8 @@ pub(super) fn build(
     });
     let point_types = point_types.as_ref();
     let mut verification = VerificationMap::default();
+    let mut settings_file = settings_file;
+    let drop_file = settings_file.as_mut().and_then(|s| s.drop.take());
     let settings = settings_file.and_then(|s| settings(s, env, &mut issues));
 
     // Stores.
@@ -207,6 +209,23 @@ pub(super) fn build(
             .unwrap_or_default(),
     };
 
+    let drop = drop_file.and_then(|mut d| {
+        let mut interp = |key: &str, v: &str| match interpolate(v, env) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                issues.add("dsr.toml", key, e);
+                None
+            }
+        };
+        d.broker_id = interp("drop.broker_id", &d.broker_id)?;
+        let api_url = match d.api_url.take() {
+            None => None,
+            Some(u) => Some(interp("drop.api_url", &u)?),
+        }
+        .filter(|u| !u.is_empty());
+        super::drop::build(d, api_url, &data_map, &mut issues)
+    });
+
     match (settings, disclosures) {
         (Some(settings), Some(disclosures)) if issues.0.is_empty() => {
             let mut data_map = data_map;
@@ -219,6 +238,7 @@ pub(super) fn build(
                 disclosures,
                 exemptions,
                 verification,
+                drop,
             })
         }
         _ => Err(Error::Config(issues.0)),

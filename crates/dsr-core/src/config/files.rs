@@ -42,6 +42,10 @@ pub struct SettingsFile {
     /// Intake of requests.
     #[serde(default)]
     pub requests: Option<RequestsFile>,
+    /// California's DROP deletion lists (data brokers): which lists, and where their fields
+    /// are. Without it `dsr drop` refuses to run.
+    #[serde(default)]
+    pub drop: Option<super::drop::DropFile>,
 }
 
 /// `[data_points.<type>]` in `dsr.toml`.

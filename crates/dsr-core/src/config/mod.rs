@@ -6,6 +6,7 @@
 //! naming the file, the key and what is wrong.
 
 mod build;
+mod drop;
 mod exemptions;
 pub mod files;
 mod lake;
@@ -13,6 +14,7 @@ mod model;
 mod verify;
 
 pub use build::interpolate;
+pub use drop::{DropFile, DropSettings, DropSource, DropSourceFile, FieldColumn};
 pub use model::*;
 pub use verify::VerificationMap;
 

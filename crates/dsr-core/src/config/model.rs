@@ -471,4 +471,6 @@ pub struct Config {
     pub exemptions: Exemptions,
     /// Verification data-point columns, per-store deletion levels, birth-date columns.
     pub verification: super::verify::VerificationMap,
+    /// DROP lists and their sources (`[drop]`), when the business processes them.
+    pub drop: Option<super::drop::DropSettings>,
 }

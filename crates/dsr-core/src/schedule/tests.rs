@@ -285,9 +285,74 @@ fn job_files_parse() {
     assert_eq!(
         j.kind,
         JobKind::Fulfilment {
-            kinds: vec![RequestKind::Access, RequestKind::Deletion]
+            kinds: vec![RequestKind::Access, RequestKind::Deletion],
+            sweep: false,
         }
     );
+    let j = parse_job(
+        "nightly",
+        "jobs/nightly.toml",
+        "schedule = \"0 2 * * *\"\nkinds = [\"deletion\"]\nsweep = true\n",
+    )
+    .unwrap();
+    assert_eq!(
+        j.kind,
+        JobKind::Fulfilment {
+            kinds: vec![RequestKind::Deletion],
+            sweep: true,
+        }
+    );
+    let j = parse_job(
+        "drop",
+        "jobs/drop.toml",
+        "schedule = \"0 5 * * 1\"\ntimezone = \"America/Los_Angeles\"\nkind = \"drop_cycle\"\ninbox = \"var/drop/inbox\"\noutbox = \"var/drop/outbox\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        j.kind,
+        JobKind::DropCycle {
+            inbox: "var/drop/inbox".into(),
+            outbox: "var/drop/outbox".into(),
+        }
+    );
+    // Inside the maintenance window (02:30 Pacific), or too seldom (quarterly): refused.
+    for (expr, why) in [
+        ("30 2 * * 1", "maintenance window"),
+        ("0 5 1 */3 *", "days between"),
+    ] {
+        let text = format!(
+            "schedule = \"{expr}\"\ntimezone = \"America/Los_Angeles\"\nkind = \"drop_cycle\"\ninbox = \"i\"\noutbox = \"o\"\n"
+        );
+        let e = parse_job("drop", "jobs/drop.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(why), "{expr}: {e}");
+    }
+    // 10:00 UTC is 02:00 Pacific in winter: the window is judged in Pacific time.
+    let e = parse_job(
+        "drop",
+        "jobs/drop.toml",
+        "schedule = \"0 10 * * 1\"\nkind = \"drop_cycle\"\ninbox = \"i\"\noutbox = \"o\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("maintenance window"), "{e}");
+    let e = parse_job(
+        "drop",
+        "jobs/drop.toml",
+        "schedule = \"0 5 * * 1\"\nkind = \"drop_cycle\"\ninbox = \"x\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("outbox"), "{e}");
+    let e = parse_job(
+        "n",
+        "jobs/n.toml",
+        "schedule = \"@daily\"\nkind = \"retention\"\nsweep = true\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("sweep") && e.contains("only for kind"), "{e}");
     assert_eq!(j.schedule.timezone(), LA);
     // No kind: fulfilment; no timezone: UTC.
     let j = parse_job(

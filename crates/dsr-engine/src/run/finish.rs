@@ -239,6 +239,16 @@ pub(super) async fn finish_request(
             }
         }
     }
+    super::stay::after_deletion(
+        cx,
+        resolution,
+        resolved.as_ref(),
+        w,
+        status,
+        reason.as_deref(),
+        erased_before,
+    )
+    .await?;
     // Evidence first: the chain is sealed, then the control DB hears of the end. A crash in
     // between leaves the request open; the next lease finds the seal and only closes it.
     let req = w.req.clone();

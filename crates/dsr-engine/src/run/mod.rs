@@ -17,6 +17,7 @@ mod defer;
 mod dry;
 mod erase;
 mod finish;
+mod stay;
 mod verification;
 
 use crate::admission::{self, Admission};
