@@ -23,6 +23,11 @@ pub enum RequestKind {
     Deletion,
     /// Opt out of sale/sharing.
     OptOut,
+    /// Opt back in to sale/sharing after an opt-out (the two-step opt-in of 11 CCR §7028).
+    OptIn,
+    /// Correct inaccurate personal information (Cal. Civ. Code §1798.106, 11 CCR §7023; also
+    /// a Client's forwarded correction, amendment or restriction).
+    Correction,
 }
 
 impl RequestKind {
@@ -33,15 +38,19 @@ impl RequestKind {
             RequestKind::AccessCategories => "access_categories",
             RequestKind::Deletion => "deletion",
             RequestKind::OptOut => "opt_out",
+            RequestKind::OptIn => "opt_in",
+            RequestKind::Correction => "correction",
         }
     }
 
     /// Every kind, in intake order.
-    pub const ALL: [RequestKind; 4] = [
+    pub const ALL: [RequestKind; 6] = [
         RequestKind::Access,
         RequestKind::AccessCategories,
         RequestKind::Deletion,
         RequestKind::OptOut,
+        RequestKind::OptIn,
+        RequestKind::Correction,
     ];
 
     /// Parses the JSON spelling.
@@ -100,6 +109,38 @@ impl std::fmt::Debug for DataPoint {
     }
 }
 
+/// One correction asked for: a correctable field (declared `correct = "<field>"` on the
+/// columns holding it) and its accurate value.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    /// The field, as the data map names it (`full_name`, `phone`, …).
+    pub field: String,
+    /// The accurate value (trimmed).
+    pub value: String,
+}
+
+impl std::fmt::Debug for Correction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Correction({}, <not shown>)", self.field)
+    }
+}
+
+/// The two-step opt-in (11 CCR §7028): the consumer asked to opt in, then separately confirmed;
+/// for a consumer under 13, a parent or guardian's verified consent (§7070).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptInConsent {
+    /// When the consumer confirmed their choice, separately from the request itself.
+    pub confirmed_at: DateTime<Utc>,
+    /// A parent or guardian's consent was verified (needed for a consumer under 13).
+    #[serde(default)]
+    pub parental_consent: bool,
+}
+
+/// Most corrections one request may carry.
+pub const MAX_CORRECTIONS: usize = 16;
+
 /// One identity of the subject, normalised.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Identity {
@@ -147,6 +188,12 @@ pub struct Request {
     /// The consumer asked for data back to 2022-01-01 rather than the last 12 months.
     #[serde(default)]
     pub extended_lookback: bool,
+    /// `correction` only: the fields to correct and their accurate values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<Correction>,
+    /// `opt_in` only: the two-step confirmation (and parental consent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_in: Option<OptInConsent>,
 }
 
 /// Raw request JSON as submitted (every field optional so errors can name the missing one).
@@ -168,6 +215,9 @@ struct RawRequest {
     client: Option<String>,
     #[serde(default)]
     extended_lookback: bool,
+    #[serde(default)]
+    corrections: Vec<serde_json::Value>,
+    opt_in: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,7 +298,7 @@ impl Request {
         let kind = RequestKind::parse(&kind_s).ok_or_else(|| {
             Error::request(
                 "kind",
-                "unknown request kind; expected one of access, access_categories, deletion, opt_out",
+                "unknown request kind; expected one of access, access_categories, deletion, opt_out, opt_in, correction",
             )
         })?;
         let jurisdiction = raw
@@ -367,6 +417,35 @@ impl Request {
         if let Some(c) = &raw.client {
             validate_request_id(c).map_err(|m| Error::request("client", m))?;
         }
+        let corrections = corrections(kind, raw.corrections)?;
+        let opt_in = match (kind, raw.opt_in) {
+            (RequestKind::OptIn, None | Some(serde_json::Value::Null)) => {
+                return Err(Error::request(
+                    "opt_in",
+                    "is required for an opt_in request: the consumer's separate confirmation (two-step opt-in, 11 CCR §7028)",
+                ));
+            }
+            (RequestKind::OptIn, Some(v)) => {
+                let c: OptInConsent = decode(v, "opt_in")?;
+                if c.confirmed_at < received_at {
+                    return Err(Error::request(
+                        "opt_in.confirmed_at",
+                        "must not be before received_at: the confirmation is the second step",
+                    ));
+                }
+                Some(c)
+            }
+            (_, None | Some(serde_json::Value::Null)) => None,
+            (_, Some(_)) => {
+                return Err(Error::request("opt_in", "is only for an opt_in request"));
+            }
+        };
+        if kind == RequestKind::OptIn && raw.gpc {
+            return Err(Error::request(
+                "gpc",
+                "an opt_in request cannot carry a Global Privacy Control signal (an opt-out)",
+            ));
+        }
         Ok(Request {
             id,
             kind,
@@ -379,6 +458,8 @@ impl Request {
             gpc: raw.gpc,
             client: raw.client,
             extended_lookback: raw.extended_lookback,
+            corrections,
+            opt_in,
         })
     }
 
@@ -395,6 +476,55 @@ impl Request {
             .map(|v| v.level)
             .unwrap_or(VerificationLevel::None)
     }
+}
+
+/// Checks the corrections of a request: required (1–16) for a `correction`, absent otherwise;
+/// each a field name and a value of at most 1024 bytes, no NUL, a field at most once. Whether
+/// the field is correctable is checked against the data map at intake.
+fn corrections(kind: RequestKind, raw: Vec<serde_json::Value>) -> Result<Vec<Correction>> {
+    if kind != RequestKind::Correction {
+        if !raw.is_empty() {
+            return Err(Error::request(
+                "corrections",
+                "is only for a correction request",
+            ));
+        }
+        return Ok(Vec::new());
+    }
+    if raw.is_empty() {
+        return Err(Error::request(
+            "corrections",
+            "a correction request needs at least one {\"field\", \"value\"}",
+        ));
+    }
+    if raw.len() > MAX_CORRECTIONS {
+        return Err(Error::request(
+            "corrections",
+            format!("at most {MAX_CORRECTIONS} corrections"),
+        ));
+    }
+    let mut out: Vec<Correction> = Vec::new();
+    for (i, v) in raw.into_iter().enumerate() {
+        let mut c: Correction = decode(v, &format!("corrections[{i}]"))?;
+        c.value = c.value.trim().to_string();
+        if c.value.is_empty()
+            || c.value.len() > crate::identity::MAX_IDENTITY_LEN
+            || c.value.contains('\0')
+        {
+            return Err(Error::request(
+                format!("corrections[{i}].value"),
+                "must be 1-1024 bytes, without NUL",
+            ));
+        }
+        if out.iter().any(|o| o.field == c.field) {
+            return Err(Error::request(
+                format!("corrections[{i}].field"),
+                "is corrected twice",
+            ));
+        }
+        out.push(c);
+    }
+    Ok(out)
 }
 
 /// Decodes `T`, naming the JSON path of the first problem (`verification.level`) in the error.

@@ -18,6 +18,32 @@ pub fn identity_hashes(hasher: &KeyedHasher, req: &Request) -> Vec<String> {
         .collect()
 }
 
+/// Validates a request against the configuration: its JSON, its identity and data-point
+/// types, and the fields a correction names (each must be declared `correct` on some column).
+pub fn parse(config: &Config, json: &str) -> Result<Request> {
+    let settings = &config.settings;
+    let req = Request::from_json_with(json, &settings.identity_types, &settings.data_point_types)?;
+    for (i, c) in req.corrections.iter().enumerate() {
+        if !config.corrections.fields.contains_key(&c.field) {
+            return Err(dsr_core::Error::request(
+                format!("corrections[{i}].field"),
+                format!(
+                    "is not a correctable field; expected one of {}",
+                    config
+                        .corrections
+                        .fields
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(req)
+}
+
 /// Validates `json` and stores it (idempotent on the request id). Bad input is refused with
 /// an error naming the field, and nothing is stored. A duplicate is stored linked to its
 /// original (see [`submit_linked`]).
@@ -40,7 +66,7 @@ pub async fn submit_linked(
     json: &str,
 ) -> Result<(Request, Submitted, Option<String>)> {
     let settings = &config.settings;
-    let req = Request::from_json_with(json, &settings.identity_types, &settings.data_point_types)?;
+    let req = parse(config, json)?;
     let hasher = KeyedHasher::new(settings.hash_key.as_bytes().to_vec());
     let deadlines = regime_for(&req.jurisdiction).map(|r| {
         rules(r).deadlines(
@@ -84,7 +110,7 @@ pub async fn submit_internal(
     json: &str,
 ) -> Result<(Request, Submitted)> {
     let settings = &config.settings;
-    let req = Request::from_json_with(json, &settings.identity_types, &settings.data_point_types)?;
+    let req = parse(config, json)?;
     let hasher = KeyedHasher::new(settings.hash_key.as_bytes().to_vec());
     let deadlines = regime_for(&req.jurisdiction).map(|r| {
         rules(r).deadlines(
@@ -126,7 +152,9 @@ pub async fn decide(control: &ControlDb, req: &Request) -> Result<Admission> {
         RequestKind::OptOut => Admission::Admitted {
             categories_only: false,
         },
-        RequestKind::Deletion => {
+        // Deleting, correcting, or opting someone back in to sale all act on their data: the
+        // requester must be verified (a stranger must not do it for them).
+        RequestKind::Deletion | RequestKind::Correction | RequestKind::OptIn => {
             if pending || level >= VerificationLevel::Reasonable {
                 Admission::Admitted {
                     categories_only: false,

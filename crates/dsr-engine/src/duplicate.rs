@@ -3,6 +3,8 @@
 //! is not run again. It is stored with status `duplicate`, its `duplicate` event names the
 //! original (`duplicate_of`), and its answer is the original's outcome.
 //!
+//! A correction is never a duplicate: it carries its own fields and values.
+//!
 //! A denied request is never an original: a consumer refused (say, for insufficient
 //! verification) may ask again. A duplicate's identity hashes are not recorded, so it counts
 //! for no request limit and is never itself an original.
@@ -35,7 +37,9 @@ impl ControlDb {
         identity_hashes: &[String],
         window_days: u32,
     ) -> Result<Option<String>> {
-        if window_days == 0 {
+        // A correction carries its own content (which fields, which values): two corrections
+        // about one person are two requests. Repeating one changes nothing the second time.
+        if window_days == 0 || req.kind == dsr_core::request::RequestKind::Correction {
             return Ok(None);
         }
         let window = chrono::Duration::days(i64::from(window_days));

@@ -41,6 +41,61 @@ pub const SHARED: &str = "shared_with_another_subject";
 /// Reason name for records a kept record still needs.
 pub const NEEDED: &str = "needed_by_retained_record";
 
+/// Plans a correction: every own record of a table holding a field the request corrects gets
+/// those columns overwritten with the accurate value (applied like a mask, so an erase group
+/// carries it, evidence first; a record already holding the value is not touched or
+/// counted). A record shared with another person is left as it is (correcting it would change
+/// their data too), and so is every record of a subject on a legal hold.
+pub fn plan_correction(
+    config: &dsr_core::config::Config,
+    resolution: &Resolution,
+    resolved: &Resolved,
+    request: &Request,
+) -> RequestPlan {
+    let rows = &resolution.rows;
+    let mut ids: Vec<&Identity> = resolved.keys.iter().collect();
+    ids.extend(request.subject.identities.iter());
+    let regime = dsr_core::jurisdiction::regime_for(&request.jurisdiction);
+    let hold = config.exemptions.legal_hold(ids.iter().copied(), regime);
+    let set_for = |table: &TableRef| -> Vec<(String, MaskStrategy)> {
+        request
+            .corrections
+            .iter()
+            .flat_map(|c| {
+                config
+                    .corrections
+                    .columns(&c.field, table)
+                    .map(|col| (col.to_string(), MaskStrategy::Fixed(c.value.clone())))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut decisions = BTreeMap::new();
+    for &r in &resolved.own {
+        let set = set_for(&rows[r].table);
+        if set.is_empty() {
+            continue;
+        }
+        let action = match &hold {
+            Some(h) => Action::Retain(h.clone()),
+            None => Action::Mask(set),
+        };
+        decisions.insert(r, action);
+    }
+    for &r in &resolved.shared {
+        if !set_for(&rows[r].table).is_empty() {
+            decisions.insert(
+                r,
+                Action::Retain(Retention {
+                    name: SHARED.into(),
+                    basis: "The record also belongs to another person; it is not changed for one of them.".into(),
+                }),
+            );
+        }
+    }
+    RequestPlan { decisions }
+}
+
 /// Plans the deletion of one resolved request.
 pub fn plan(
     map: &DataMap,

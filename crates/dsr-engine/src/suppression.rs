@@ -73,6 +73,33 @@ impl ControlDb {
         })
     }
 
+    /// Removes the entries of `identity_hashes` whose source is one of `sources` (an opt-in);
+    /// how many were removed.
+    pub async fn lift_suppressions(
+        &self,
+        identity_hashes: &[String],
+        sources: &[Source],
+    ) -> Result<u64> {
+        let mut n = 0;
+        with_db!(self, pool, sql => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            for h in identity_hashes {
+                for s in sources {
+                    n += sqlx::query(&sql("DELETE FROM suppressions WHERE identity_hash = ?1 AND source = ?2"))
+                        .bind(h)
+                        .bind(s.key())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
+                }
+            }
+            tx.commit().await.map_err(db)?;
+            Ok::<(), crate::Error>(())
+        })?;
+        Ok(n)
+    }
+
     /// The whole list, oldest first.
     pub async fn suppressions(&self) -> Result<Vec<Entry>> {
         with_db!(self, pool, sql => {

@@ -177,6 +177,18 @@ pub fn minor(
     resolved: &Resolved,
     at: DateTime<Utc>,
 ) -> bool {
+    younger_than(config, resolution, resolved, at, MINOR_AGE)
+}
+
+/// Whether the subject's own records show them younger than `years` at `at` (by a
+/// `role = "birth_date"` column).
+pub fn younger_than(
+    config: &Config,
+    resolution: &Resolution,
+    resolved: &Resolved,
+    at: DateTime<Utc>,
+    years: u32,
+) -> bool {
     let day = at.date_naive();
     resolved.own.iter().any(|&r| {
         let Some(row) = resolution.rows.get(r) else {
@@ -190,7 +202,7 @@ pub fn minor(
             .as_text()
             .and_then(|t| t.get(..10).map(str::to_string))
             .and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
-            .is_some_and(|birth| under(birth, day, MINOR_AGE))
+            .is_some_and(|birth| under(birth, day, years))
     })
 }
 

@@ -45,7 +45,8 @@ pub struct ReportInput {
     /// Clients (we are their service provider) holding data about the subject that this
     /// direct request did not touch.
     pub clients_to_contact: Vec<String>,
-    /// For deletion requests.
+    /// For deletion requests (and correction requests: see
+    /// [`DeletionSummary::corrected_fields`]).
     pub deletion: Option<DeletionSummary>,
     /// Sensitive values (and identity values) seen in this batch: a final guard refuses to
     /// emit any rendered output that contains one of them.
@@ -148,6 +149,9 @@ pub struct DeletionSummary {
     pub failed: Vec<Count>,
     /// The offer to opt out of sale/sharing (11 CCR §7022(f)), when made.
     pub opt_out_offer: Option<String>,
+    /// Correction requests: the fields corrected (names, never values). For a correction,
+    /// `masked` counts the records corrected and `retained` those left as they were.
+    pub corrected_fields: Vec<String>,
 }
 
 /// A number of records of one kind in one store.

@@ -54,6 +54,8 @@ pub struct Report {
     pub clients_to_contact: Option<ClientsToContact>,
     /// The outcome of a deletion request.
     pub deletion: Option<DeletionReport>,
+    /// The outcome of a correction request.
+    pub correction: Option<CorrectionReport>,
     /// The subject's records show them under 16.
     pub minor_under_16: bool,
     /// What that means for them, when they are.
@@ -231,6 +233,21 @@ pub struct DeletionTotals {
     pub failed: u64,
 }
 
+/// The outcome of a correction request: what changed where.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrectionReport {
+    /// The outcome in words.
+    pub statement: String,
+    /// The fields corrected (their names).
+    pub fields: Vec<String>,
+    /// Records corrected, per record kind and store.
+    pub corrected: Vec<Count>,
+    /// Records left as they were, with reason and legal basis.
+    pub kept: Vec<RetainedCount>,
+    /// Records whose correction failed and will be retried.
+    pub failed: Vec<Count>,
+}
+
 /// The opt-out offer made with a deletion answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct OptOutOffer {
@@ -327,7 +344,16 @@ pub fn compile(input: &ReportInput) -> Result<Report, Error> {
         free_text_redactions,
         withheld,
         clients_to_contact: clients(&input.clients_to_contact),
-        deletion: input.deletion.as_ref().map(deletion),
+        deletion: input
+            .deletion
+            .as_ref()
+            .filter(|_| input.kind != RequestKind::Correction)
+            .map(deletion),
+        correction: input
+            .deletion
+            .as_ref()
+            .filter(|_| input.kind == RequestKind::Correction)
+            .map(correction),
         minor_under_16: input.minor_under_16,
         minor_statement: input.minor_under_16.then(|| MINOR_STATEMENT.to_string()),
     })
@@ -360,6 +386,8 @@ fn title(kind: RequestKind) -> &'static str {
         RequestKind::AccessCategories => "Categories of your personal information",
         RequestKind::Deletion => "Your deletion request: what we did",
         RequestKind::OptOut => "Your request to opt out of sale or sharing",
+        RequestKind::OptIn => "Your request to opt in to sale or sharing",
+        RequestKind::Correction => "Your correction request: what we changed",
     }
 }
 
@@ -369,6 +397,8 @@ fn kind_label(kind: RequestKind) -> &'static str {
         RequestKind::AccessCategories => "Categories of your personal information (right to know)",
         RequestKind::Deletion => "Deletion of your personal information",
         RequestKind::OptOut => "Opt-out of sale or sharing",
+        RequestKind::OptIn => "Opt-in to sale or sharing",
+        RequestKind::Correction => "Correction of inaccurate personal information",
     }
 }
 
@@ -520,6 +550,34 @@ fn clients(names: &[String]) -> Option<ClientsToContact> {
 
 fn sum<'a>(counts: impl Iterator<Item = &'a u64>) -> u64 {
     counts.fold(0u64, |a, b| a.saturating_add(*b))
+}
+
+fn correction(d: &DeletionSummary) -> CorrectionReport {
+    let corrected = sum(d.masked.iter().map(|c| &c.count));
+    let kept = sum(d.retained.iter().map(|c| &c.count));
+    let mut statement = format!(
+        "We corrected {} in {corrected} record(s); records that already held the accurate \
+         information were left as they were.",
+        d.corrected_fields.join(", ")
+    );
+    if kept > 0 {
+        statement.push_str(&format!(
+            " We did not change {kept} record(s); the reasons are listed below."
+        ));
+    }
+    let failed = sum(d.failed.iter().map(|c| &c.count));
+    if failed > 0 {
+        statement.push_str(&format!(
+            " {failed} record(s) could not be corrected yet; we will retry."
+        ));
+    }
+    CorrectionReport {
+        statement,
+        fields: d.corrected_fields.clone(),
+        corrected: d.masked.clone(),
+        kept: d.retained.clone(),
+        failed: d.failed.clone(),
+    }
 }
 
 fn deletion(d: &DeletionSummary) -> DeletionReport {

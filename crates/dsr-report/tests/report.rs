@@ -579,6 +579,7 @@ fn deletion_summary_renders_counts_and_reasons() {
         opt_out_offer: Some(
             "You may also opt out of the sale or sharing of your personal information.".into(),
         ),
+        corrected_fields: Vec::new(),
     });
     let out = render(&inp).unwrap();
     let v = json_value(&out.json);
@@ -647,4 +648,37 @@ fn template_never_marks_a_value_safe() {
     for banned in ["|safe", "autoescape", "|urlize", "href=", "src="] {
         assert!(!squashed.contains(banned), "template contains {banned}");
     }
+}
+
+#[test]
+fn correction_summary_says_what_changed_where() {
+    let mut inp = input();
+    inp.kind = RequestKind::Correction;
+    inp.records.clear();
+    inp.deletion = Some(DeletionSummary {
+        masked: vec![Count {
+            record_label: "Customer profile".into(),
+            source: "crm".into(),
+            count: 1,
+        }],
+        corrected_fields: vec!["full_name".into()],
+        ..DeletionSummary::default()
+    });
+    let out = render(&inp).unwrap();
+    let v = json_value(&out.json);
+    assert!(
+        v["deletion"].is_null(),
+        "a correction is not reported as a deletion"
+    );
+    let c = &v["correction"];
+    assert_eq!(c["fields"][0], "full_name");
+    assert_eq!(c["corrected"][0]["count"], 1);
+    assert!(
+        c["statement"]
+            .as_str()
+            .unwrap()
+            .contains("We corrected full_name in 1 record(s)")
+    );
+    assert!(out.html.contains("What we corrected"));
+    assert!(!out.html.contains("De-identified"));
 }

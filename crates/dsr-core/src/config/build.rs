@@ -112,6 +112,7 @@ pub(super) fn build(
     });
     let point_types = point_types.as_ref();
     let mut verification = VerificationMap::default();
+    let mut corrections = super::correct::CorrectionMap::default();
     let mut settings_file = settings_file;
     let drop_file = settings_file.as_mut().and_then(|s| s.drop.take());
     let settings = settings_file.and_then(|s| settings(s, env, &mut issues));
@@ -165,6 +166,7 @@ pub(super) fn build(
             &mut verification,
             &mut issues,
         );
+        super::correct::collect(&f.path, &name, &sf, &mut corrections, &mut issues);
         stores.push(store(&f.path, name, sf, identity_types, env, &mut issues));
     }
     // A store file that did not parse may hold the missing `verify` columns: no follow-on noise.
@@ -239,6 +241,7 @@ pub(super) fn build(
                 exemptions,
                 verification,
                 drop,
+                corrections,
             })
         }
         _ => Err(Error::Config(issues.0)),

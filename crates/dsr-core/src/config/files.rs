@@ -261,6 +261,11 @@ pub struct ColumnFile {
     /// Human name of the field in reports.
     #[serde(default)]
     pub label: Option<String>,
+    /// The column holds this correctable field (`full_name`, `phone`, …): a `correction`
+    /// request naming the field overwrites it, in the subject's own records, with the accurate
+    /// value. SQL stores only; never a key or a unique identity.
+    #[serde(default)]
+    pub correct: Option<String>,
     /// Parquet stores, identity columns only: the lake stores this column already normalised
     /// (emails trimmed and lower-cased …), so dsr may skip row groups by min/max statistics and
     /// bloom filters. Leave it off when unsure: matching stays correct, only slower.

@@ -6,6 +6,7 @@
 //! naming the file, the key and what is wrong.
 
 mod build;
+mod correct;
 mod drop;
 mod exemptions;
 pub mod files;
@@ -14,6 +15,7 @@ mod model;
 mod verify;
 
 pub use build::interpolate;
+pub use correct::CorrectionMap;
 pub use drop::{DropFile, DropSettings, DropSource, DropSourceFile, FieldColumn};
 pub use model::*;
 pub use verify::VerificationMap;

@@ -473,4 +473,6 @@ pub struct Config {
     pub verification: super::verify::VerificationMap,
     /// DROP lists and their sources (`[drop]`), when the business processes them.
     pub drop: Option<super::drop::DropSettings>,
+    /// Correctable fields and the columns holding them.
+    pub corrections: super::correct::CorrectionMap,
 }

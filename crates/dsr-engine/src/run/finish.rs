@@ -128,7 +128,10 @@ pub(super) async fn finish_request(
         .as_ref()
         .is_some_and(|c| c.entries().iter().any(|e| e.kind == "erase_intent"));
     // A minor (under 16 by their own records) is treated as not opted in to sale.
-    if let Some(r) = resolved.as_ref().filter(|r| w.minor && r.held.is_none()) {
+    if let Some(r) = resolved
+        .as_ref()
+        .filter(|r| w.minor && r.held.is_none() && w.req.kind != RequestKind::OptIn)
+    {
         let hashes = verify::subject_hashes(config, hasher, resolution, r, &w.req);
         control
             .suppress_from(&id, &hashes, Source::MinorNotOptedIn)
@@ -143,6 +146,11 @@ pub(super) async fn finish_request(
             let entry = json!({"identities": hashes.len(), "source": Source::OptOut.key()});
             w.record("suppressed", entry).await?;
             (Status::Fulfilled, None)
+        }
+        (RequestKind::OptIn, r)
+            if !w.insufficient && r.as_ref().is_none_or(|r| r.held.is_none()) =>
+        {
+            super::stay::opt_in(cx, resolution, r.as_ref(), w).await?
         }
         (_, None) => (Status::Denied, Some("no_match".to_string())),
         (_, Some(r)) if r.held.is_some() => {
@@ -172,6 +180,16 @@ pub(super) async fn finish_request(
                 let s = deletion_summary(config, resolution, w);
                 (
                     Scope::CategoriesOnly { reason: "This is the answer to a deletion request: it says what was deleted, de-identified and kept.".into() },
+                    Some(s),
+                )
+            } else if kind == RequestKind::Correction {
+                let mut s = deletion_summary(config, resolution, w);
+                s.corrected_fields = w.req.corrections.iter().map(|c| c.field.clone()).collect();
+                // A record that already held the accurate value was not changed.
+                s.masked.retain(|c| c.count > 0);
+                s.opt_out_offer = None;
+                (
+                    Scope::CategoriesOnly { reason: "This is the answer to a correction request: it says what was corrected, where, and what was not changed.".into() },
                     Some(s),
                 )
             } else if w.categories_only {

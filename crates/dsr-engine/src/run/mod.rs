@@ -493,21 +493,25 @@ fn plan_batch(config: &Config, resolution: &Resolution, work: &mut [Work], now: 
     for w in work.iter_mut() {
         let Some(r) = &w.resolved else { continue };
         if r.held.is_some()
-            || w.req.kind != RequestKind::Deletion
+            || !matches!(w.req.kind, RequestKind::Deletion | RequestKind::Correction)
             || w.insufficient
             || w.sealed.is_some()
             || w.lost
         {
             continue;
         }
-        let mut p = plan::plan(
-            &config.data_map,
-            &config.exemptions,
-            resolution,
-            r,
-            &w.req,
-            now,
-        );
+        let mut p = if w.req.kind == RequestKind::Correction {
+            plan::plan_correction(config, resolution, r, &w.req)
+        } else {
+            plan::plan(
+                &config.data_map,
+                &config.exemptions,
+                resolution,
+                r,
+                &w.req,
+                now,
+            )
+        };
         let level = w
             .verified
             .as_ref()
@@ -612,6 +616,7 @@ async fn run_leased(cx: &Ctx<'_>, ids: &[String], now: DateTime<Utc>) -> Result<
     for w in &work {
         forbidden.extend(w.req.subject.identities.iter().map(|i| i.value.clone()));
         forbidden.extend(w.req.data_points.iter().map(|p| p.value.clone()));
+        forbidden.extend(w.req.corrections.iter().map(|c| c.value.clone()));
     }
     for (r, _) in &denied {
         forbidden.extend(r.subject.identities.iter().map(|i| i.value.clone()));

@@ -1,13 +1,14 @@
 //! After a deletion: tombstones, the rows left in place on purpose, and the DROP status of the
-//! work items the request was made for (see [`crate::tombstone`] and [`crate::drop`]).
-//! Evidence first: the `tombstoned` and `drop_status` entries are in the chain before the
-//! control DB records them, and everything here is idempotent for a retrying lease.
+//! work items the request was made for (see [`crate::tombstone`] and [`crate::drop`]); and an
+//! opt-in, which lifts the subject's opt-outs. Evidence first: each entry is in the chain
+//! before the control DB records it, and everything here is idempotent for a retrying lease.
 
 use super::{Ctx, Work};
 use crate::control::Status;
 use crate::error::Result;
 use crate::plan::Action;
 use crate::resolve::{Resolution, Resolved};
+use crate::suppression::Source;
 use crate::tombstone::{TombstoneSource, row_hash};
 use crate::verify;
 use dsr_core::drop::StatusCode;
@@ -95,4 +96,55 @@ pub(super) async fn after_deletion(
     cx.control.tombstone(&id, &hashes, source).await?;
     cx.control.settle_rows(&id, &settled).await?;
     Ok(())
+}
+
+/// Age under which an opt-in needs a parent or guardian's consent (11 CCR §7070).
+const PARENTAL_CONSENT_AGE: u32 = 13;
+
+/// An opt-in: a consumer under 13 by their records needs a parent's verified consent (else
+/// `parental_consent_required`); otherwise their opt-outs (`opt_out`, `gpc`,
+/// `minor_not_opted_in`, `drop`) are lifted. The two-step confirmation was checked at intake.
+/// Tombstones stay: opting in to sale does not undo a deletion.
+pub(super) async fn opt_in(
+    cx: &Ctx<'_>,
+    resolution: &Resolution,
+    resolved: Option<&Resolved>,
+    w: &mut Work,
+) -> Result<(Status, Option<String>)> {
+    let parental = w.req.opt_in.as_ref().is_some_and(|o| o.parental_consent);
+    let child = resolved.is_some_and(|r| {
+        verify::younger_than(
+            cx.config,
+            resolution,
+            r,
+            w.req.received_at,
+            PARENTAL_CONSENT_AGE,
+        )
+    });
+    if child && !parental {
+        w.record("denied", json!({"reason": "parental_consent_required"}))
+            .await?;
+        return Ok((
+            Status::Denied,
+            Some("parental_consent_required".to_string()),
+        ));
+    }
+    let hashes = match resolved {
+        Some(r) => verify::subject_hashes(cx.config, cx.hasher, resolution, r, &w.req),
+        None => crate::admission::identity_hashes(cx.hasher, &w.req),
+    };
+    let sources = [
+        Source::OptOut,
+        Source::Gpc,
+        Source::MinorNotOptedIn,
+        Source::Drop,
+    ];
+    w.record(
+        "suppression_lifted",
+        json!({"identities": hashes.len(), "minor": w.minor, "parental_consent": parental}),
+    )
+    .await?;
+    let lifted = cx.control.lift_suppressions(&hashes, &sources).await?;
+    tracing::info!(request = %w.req.id, lifted, "opt-in: suppressions lifted");
+    Ok((Status::Fulfilled, None))
 }
