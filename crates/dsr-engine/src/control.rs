@@ -39,6 +39,9 @@ pub enum Status {
     /// Repeats an open or recently answered request (same kind, same subject): linked to it
     /// (`duplicate_of` in its event) and answered with its outcome, never run itself.
     Duplicate,
+    /// Withdrawn by the requester's authorized agent (Data Rights Protocol revoke) before any
+    /// run took it: final, never run.
+    Revoked,
 }
 
 impl Status {
@@ -57,7 +60,7 @@ impl Status {
     }
 
     /// Every status, in lifecycle order.
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Received,
         Status::Admitted,
         Status::AwaitingVerification,
@@ -68,6 +71,7 @@ impl Status {
         Status::Expired,
         Status::HeldForReview,
         Status::Duplicate,
+        Status::Revoked,
     ];
 
     /// Stored spelling.
@@ -83,6 +87,7 @@ impl Status {
             Status::HeldForReview => "held_for_review",
             Status::AwaitingVerification => "awaiting_verification",
             Status::Duplicate => "duplicate",
+            Status::Revoked => "revoked",
         }
     }
 }

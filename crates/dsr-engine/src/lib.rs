@@ -12,10 +12,13 @@
 //! * [`verify`]: verification worked out from data points, and minors, over a resolution.
 //! * [`suppression`]: the suppression list by source, and its export.
 //! * [`duplicate`]: linking a request that repeats an open or recent one.
+//! * [`drp`]: the Data Rights Protocol's state: agent tokens, replay refusal, DRP statuses,
+//!   revocation and the status-callback outbox.
 
 pub mod admission;
 pub mod control;
 pub mod deliver;
+pub mod drp;
 pub mod duplicate;
 pub mod error;
 pub mod lease;

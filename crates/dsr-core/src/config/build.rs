@@ -13,7 +13,7 @@ use crate::verification::PointRule;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(super) struct Issues(Vec<ConfigIssue>);
+pub(super) struct Issues(pub(super) Vec<ConfigIssue>);
 
 impl Issues {
     pub(super) fn add(&mut self, file: &str, key: impl Into<String>, message: impl Into<String>) {
@@ -410,6 +410,7 @@ fn settings(
         duplicate_window_days: s
             .requests
             .map_or_else(default_duplicate_window, |r| r.duplicate_window_days),
+        drp: s.drp.and_then(|d| super::agents::build(f, d, issues)),
     })
 }
 

@@ -42,6 +42,10 @@ pub struct SettingsFile {
     /// Intake of requests.
     #[serde(default)]
     pub requests: Option<RequestsFile>,
+    /// The Data Rights Protocol: our business id and the authorized agents we accept
+    /// (see [`super::agents::DrpFile`]). Without it the DRP endpoints refuse every request.
+    #[serde(default)]
+    pub drp: Option<super::agents::DrpFile>,
 }
 
 /// `[data_points.<type>]` in `dsr.toml`.

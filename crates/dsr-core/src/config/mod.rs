@@ -5,6 +5,7 @@
 //! and either returns the validated configuration or every [`crate::ConfigIssue`] found, each
 //! naming the file, the key and what is wrong.
 
+pub mod agents;
 mod build;
 mod exemptions;
 pub mod files;
@@ -12,6 +13,7 @@ mod lake;
 mod model;
 mod verify;
 
+pub use agents::{Agent, DrpSettings, valid_drp_id};
 pub use build::interpolate;
 pub use model::*;
 pub use verify::VerificationMap;
