@@ -134,7 +134,12 @@ impl Server {
     /// Pairwise setup for `agent` signed with `k`: its bearer token.
     async fn setup(&self, agent: &str, k: &SigningKey) -> String {
         let (s, v) = self
-            .json("POST", &format!("/v1/agent/{agent}"), None, Some(sign(k, &envelope(agent))))
+            .json(
+                "POST",
+                &format!("/v1/agent/{agent}"),
+                None,
+                Some(sign(k, &envelope(agent))),
+            )
             .await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["agent-id"], agent);
@@ -147,8 +152,13 @@ impl Server {
     }
 
     async fn status(&self, token: &str, id: &str) -> (u16, Value) {
-        self.json("GET", &format!("/v1/data-rights-request/{id}"), Some(token), None)
-            .await
+        self.json(
+            "GET",
+            &format!("/v1/data-rights-request/{id}"),
+            Some(token),
+            None,
+        )
+        .await
     }
 
     /// Runs the given requests over the portal API and waits for the run to end.
@@ -266,7 +276,9 @@ async fn a_signed_request_is_received_run_to_fulfilled_and_called_back() {
         .send("POST", "/v1/agent/TEST_AGENT", None, Some(setup))
         .await;
     assert_eq!((s, body.as_str()), (403, ""));
-    let (s, v) = srv.json("GET", "/v1/agent/TEST_AGENT", Some(&token), None).await;
+    let (s, v) = srv
+        .json("GET", "/v1/agent/TEST_AGENT", Some(&token), None)
+        .await;
     assert_eq!((s, v), (200, json!({})));
 
     // Ana's right to know, her email and phone verified by the agent: data points to match.
@@ -304,7 +316,11 @@ async fn a_signed_request_is_received_run_to_fulfilled_and_called_back() {
         if let Some(l) = last.filter(|l| l["status"] == "fulfilled") {
             break l;
         }
-        assert!(Instant::now() < deadline, "no callback: {:?}", got.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "no callback: {:?}",
+            got.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(last["request_id"], id.as_str());
@@ -330,11 +346,21 @@ async fn refusals_store_nothing_revoke_works_before_a_run_only_and_agents_are_ke
     let other = srv.setup("OTHER_AGENT", &other_k).await;
     // Setup for an agent with another agent's key, or for an unknown agent: bare 403.
     let (s, b) = srv
-        .send("POST", "/v1/agent/TEST_AGENT", None, Some(sign(&other_k, &envelope("TEST_AGENT"))))
+        .send(
+            "POST",
+            "/v1/agent/TEST_AGENT",
+            None,
+            Some(sign(&other_k, &envelope("TEST_AGENT"))),
+        )
         .await;
     assert_eq!((s, b.as_str()), (403, ""));
     let (s, _) = srv
-        .send("POST", "/v1/agent/NOBODY", None, Some(sign(&k, &envelope("NOBODY"))))
+        .send(
+            "POST",
+            "/v1/agent/NOBODY",
+            None,
+            Some(sign(&k, &envelope("NOBODY"))),
+        )
         .await;
     assert_eq!(s, 403);
 
@@ -346,7 +372,9 @@ async fn refusals_store_nothing_revoke_works_before_a_run_only_and_agents_are_ke
     assert_eq!(v["fatal"], true);
     // Altered after signing: 403.
     let signed = sign(&k, &ben);
-    let mut raw = base64::engine::general_purpose::STANDARD.decode(&signed).unwrap();
+    let mut raw = base64::engine::general_purpose::STANDARD
+        .decode(&signed)
+        .unwrap();
     let pos = raw.len() - 10;
     raw[pos] ^= 0x01;
     let altered = base64::engine::general_purpose::STANDARD.encode(raw);
@@ -378,7 +406,12 @@ async fn refusals_store_nothing_revoke_works_before_a_run_only_and_agents_are_ke
     let (s, _) = srv.exercise(&token, ben.to_string()).await;
     assert_eq!(s, 400);
     let (s, _) = srv
-        .json("POST", "/v1/data-rights-request", None, Some(sign(&k, &ben)))
+        .json(
+            "POST",
+            "/v1/data-rights-request",
+            None,
+            Some(sign(&k, &ben)),
+        )
         .await;
     assert_eq!(s, 401);
     let (s, _) = srv.exercise(&other, sign(&k, &ben)).await;
@@ -402,21 +435,41 @@ async fn refusals_store_nothing_revoke_works_before_a_run_only_and_agents_are_ke
     let (s2, v2) = srv.status(&other, "drp-does-not-exist").await;
     assert_eq!((s1, &v1), (s2, &v2));
     assert_eq!(s1, 403);
-    let revoke = |who: &SigningKey, agent: &str| sign(who, &json!({"agent-id": agent, "business-id": "NORTHWIND",
+    let revoke = |who: &SigningKey, agent: &str| {
+        sign(
+            who,
+            &json!({"agent-id": agent, "business-id": "NORTHWIND",
         "issued-at": Utc::now().to_rfc3339(), "expires-at": (Utc::now() + Span::minutes(5)).to_rfc3339(),
-        "reason": "changed my mind"}));
+        "reason": "changed my mind"}),
+        )
+    };
     let path = format!("/v1/data-rights-request/{ben_id}");
     let (s, _) = srv
-        .json("DELETE", &path, Some(&other), Some(revoke(&other_k, "OTHER_AGENT")))
+        .json(
+            "DELETE",
+            &path,
+            Some(&other),
+            Some(revoke(&other_k, "OTHER_AGENT")),
+        )
         .await;
     assert_eq!(s, 403);
     // An unsigned revoke is refused; the owner's signed revoke before any run works.
     let (s, _) = srv
-        .json("DELETE", &path, Some(&token), Some(revoke(&other_k, "TEST_AGENT")))
+        .json(
+            "DELETE",
+            &path,
+            Some(&token),
+            Some(revoke(&other_k, "TEST_AGENT")),
+        )
         .await;
     assert_eq!(s, 403);
     let (s, v) = srv
-        .json("DELETE", &path, Some(&token), Some(revoke(&k, "TEST_AGENT")))
+        .json(
+            "DELETE",
+            &path,
+            Some(&token),
+            Some(revoke(&k, "TEST_AGENT")),
+        )
         .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("revoked")), "{v}");
     let (_, v) = srv.status(&token, &ben_id).await;
@@ -445,21 +498,39 @@ async fn refusals_store_nothing_revoke_works_before_a_run_only_and_agents_are_ke
 
     // Answered at intake, never entering the pipeline: another regime, no verified claim.
     let gdpr = {
-        let mut m = exercise("TEST_AGENT", "deletion", json!({"email": ANA_EMAIL, "email_verified": true}));
+        let mut m = exercise(
+            "TEST_AGENT",
+            "deletion",
+            json!({"email": ANA_EMAIL, "email_verified": true}),
+        );
         m["regime"] = json!("gdpr");
         m
     };
     let (s, v) = srv.exercise(&token, sign(&k, &gdpr)).await;
-    assert_eq!((s, v["status"].as_str(), v["reason"].as_str()), (200, Some("denied"), Some("outside_jurisdiction")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str(), v["reason"].as_str()),
+        (200, Some("denied"), Some("outside_jurisdiction")),
+        "{v}"
+    );
     let unverified = exercise("TEST_AGENT", "deletion", json!({"email": ANA_EMAIL}));
     let (s, v) = srv.exercise(&token, sign(&k, &unverified)).await;
-    assert_eq!((s, v["reason"].as_str()), (200, Some("insuf_verification")), "{v}");
+    assert_eq!(
+        (s, v["reason"].as_str()),
+        (200, Some("insuf_verification")),
+        "{v}"
+    );
     // Opt-in: served once dsr has the kind; until then not covered.
     let opt_in = exercise("TEST_AGENT", "sale:opt-in", json!({"email": ANA_EMAIL}));
     let (s, v) = srv.exercise(&token, sign(&k, &opt_in)).await;
     assert_eq!(s, 200, "{v}");
-    assert!(v["status"] == "open" || v["reason"] == "claim_not_covered", "{v}");
-    assert_eq!(count(&env, "requests").await, 2 + i64::from(v["status"] == "open"));
+    assert!(
+        v["status"] == "open" || v["reason"] == "claim_not_covered",
+        "{v}"
+    );
+    assert_eq!(
+        count(&env, "requests").await,
+        2 + i64::from(v["status"] == "open")
+    );
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

@@ -420,7 +420,9 @@ impl ControlDb {
             return Ok(None);
         }
         if !row.submitted {
-            return Ok(Some(Revoke::TooLate(self.status_object(&row).await?.status)));
+            return Ok(Some(Revoke::TooLate(
+                self.status_object(&row).await?.status,
+            )));
         }
         let now = Utc::now().to_rfc3339();
         let changed = with_db!(self, pool, sql => {
@@ -580,7 +582,9 @@ impl ControlDb {
 /// Details of a request answered at intake, by reason.
 fn intake_details(reason: Option<&str>) -> &'static str {
     match reason {
-        Some("claim_not_covered") => "this right is not offered under the protocol by this business",
+        Some("claim_not_covered") => {
+            "this right is not offered under the protocol by this business"
+        }
         Some("outside_jurisdiction") => "only requests under the CCPA regime are handled",
         Some("insuf_verification") => {
             "no verified identity claim (email_verified, phone_number_verified) to match"
@@ -608,7 +612,10 @@ mod tests {
         assert_eq!(m("admitted", None), (DrpStatus::Open, None));
         assert_eq!(m("awaiting_verification", None), (DrpStatus::Open, None));
         assert_eq!(m("in_progress", None), (DrpStatus::InProgress, None));
-        assert_eq!(m("partially_fulfilled", None), (DrpStatus::InProgress, None));
+        assert_eq!(
+            m("partially_fulfilled", None),
+            (DrpStatus::InProgress, None)
+        );
         assert_eq!(m("held_for_review", None), (DrpStatus::InProgress, None));
         assert_eq!(m("fulfilled", None), (DrpStatus::Fulfilled, None));
         assert_eq!(m("expired", None), (DrpStatus::Expired, None));
@@ -617,10 +624,7 @@ mod tests {
             m("denied", Some("insuf_verification")),
             (DrpStatus::Denied, Some("insuf_verification".into()))
         );
-        assert_eq!(
-            m("denied", None),
-            (DrpStatus::Denied, Some("other".into()))
-        );
+        assert_eq!(m("denied", None), (DrpStatus::Denied, Some("other".into())));
         // Every lifecycle status maps, and only open/in_progress are not final.
         for s in Status::ALL {
             let (d, _, details) = map_status(s.key(), None, false);

@@ -56,7 +56,10 @@ async fn pass(state: &AppState, client: &reqwest::Client) -> Result<(), dsr_engi
             }
         }
         let done = chrono::Utc::now().timestamp_millis();
-        state.control.drp_callback_result(&cb, outcome, done).await?;
+        state
+            .control
+            .drp_callback_result(&cb, outcome, done)
+            .await?;
     }
     Ok(())
 }

@@ -23,9 +23,9 @@
 //! reused `agent-request-id` 409, since the first one was accepted. Nothing is stored for a
 //! refused message.
 
+use crate::AppState;
 use crate::drp_signed::{self, Mapped};
 use crate::error::ApiError;
-use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -86,10 +86,7 @@ fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes,
 }
 
 /// Decodes and verifies a signed body for `agent`; returns the signature and the JSON object.
-fn verified(
-    body: &[u8],
-    agent: &Agent,
-) -> Result<(drp_signed::Signed, Value), ApiError> {
+fn verified(body: &[u8], agent: &Agent) -> Result<(drp_signed::Signed, Value), ApiError> {
     let signed = drp_signed::decode(body).ok_or_else(|| {
         ApiError::drp(
             400,

@@ -18,11 +18,11 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use dsr_core::config::{Agent, DrpSettings};
 use dsr_core::identity::Normalizer;
-use dsr_core::verification::PointRule;
-use std::collections::BTreeMap;
 use dsr_core::request::RequestKind;
+use dsr_core::verification::PointRule;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// A decoded signed message.
 pub(crate) struct Signed {
@@ -128,7 +128,9 @@ pub(crate) fn check_envelope(
     {
         return Err("expires-at is not within the accepted validity window after issued-at");
     }
-    Ok(Some(Window { expires_at: expires }))
+    Ok(Some(Window {
+        expires_at: expires,
+    }))
 }
 
 /// The exercise claims (DRP 1.0 §2.01 groups 2 and 3). Other claims are allowed and ignored.

@@ -53,7 +53,14 @@ fn signatures_verify_only_with_the_agents_key_and_unaltered() {
     assert!(!verifies(&decode(altered.as_bytes()).unwrap(), &agent(&k)));
     // Not base64, or too short for a signature.
     assert!(decode(b"{\"a\":1}").is_none());
-    assert!(decode(base64::engine::general_purpose::STANDARD.encode([0u8; 64]).as_bytes()).is_none());
+    assert!(
+        decode(
+            base64::engine::general_purpose::STANDARD
+                .encode([0u8; 64])
+                .as_bytes()
+        )
+        .is_none()
+    );
     // Whitespace (line-wrapped base64) is fine.
     let mut wrapped = body.clone();
     wrapped.insert(10, b'\n');

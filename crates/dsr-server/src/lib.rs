@@ -19,6 +19,9 @@
 //! setup, signed base64 bodies, the protocol's status and error shapes (see `drp.rs`), and
 //! status callbacks delivered by a background task (`callbacks.rs`).
 
+// The hand-written OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
+
 mod callbacks;
 mod drp;
 mod drp_signed;

@@ -35,7 +35,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/runs", post(start_run))
         .route("/v1/runs/{id}", get(show_run))
         .route("/v1/metrics", get(metrics))
-        .route("/v1/agent/{agent_id}", post(drp::setup).get(drp::agent_info))
+        .route(
+            "/v1/agent/{agent_id}",
+            post(drp::setup).get(drp::agent_info),
+        )
         .route("/v1/data-rights-request", post(drp::exercise))
         .route(
             "/v1/data-rights-request/{id}",

@@ -211,7 +211,10 @@ mod tests {
         assert!(s.is_none());
         let all = issues.join("\n");
         assert!(all.contains("agent AA is listed twice"), "{all}");
-        assert!(all.contains("agent BAD_B64: verify_key is not base64"), "{all}");
+        assert!(
+            all.contains("agent BAD_B64: verify_key is not base64"),
+            "{all}"
+        );
         assert!(
             all.contains("agent SHORT: verify_key must be 32 bytes") && all.contains("got 3"),
             "{all}"
