@@ -262,7 +262,7 @@ async fn withdrawn_work_items_are_not_carried_out() {
         "Gus is not deleted"
     );
     let status = ok(&env.dsr(&["status"]));
-    assert!(status.contains("withdrawn"), "{status}");
+    assert!(status.contains("revoked"), "{status}");
     let file = env.dir.path().join("s.csv");
     ok(&env.dsr(&["drop", "export", "--out", file.to_str().unwrap()]));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "ID,Status\n");

@@ -22,6 +22,12 @@ pub struct ServeArgs {
     /// Judge every clock at this fixed time (RFC 3339): for tests and rehearsals.
     #[arg(long, hide = true)]
     now: Option<String>,
+    /// How often DRP status changes are looked for and callbacks delivered, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    callback_interval_ms: u64,
+    /// Accept http:// DRP status callback URLs (tests and rehearsals only).
+    #[arg(long, hide = true)]
+    drp_insecure_callbacks: bool,
 }
 
 /// `dsr token …`.
@@ -62,6 +68,8 @@ pub async fn serve(config_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         now,
         run_lease: std::time::Duration::from_secs(args.run_lease_secs.max(10)),
+        callback_interval: std::time::Duration::from_millis(args.callback_interval_ms.max(100)),
+        drp_insecure_callbacks: args.drp_insecure_callbacks,
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

@@ -185,6 +185,10 @@ pub struct Request {
     pub gpc: bool,
     /// The Client that forwarded it, when we act as its service provider.
     pub client: Option<String>,
+    /// The authorized agent that submitted it over the Data Rights Protocol (its DRP
+    /// `agent-id`); absent for requests from the portal or files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// The consumer asked for data back to 2022-01-01 rather than the last 12 months.
     #[serde(default)]
     pub extended_lookback: bool,
@@ -213,6 +217,7 @@ struct RawRequest {
     #[serde(default)]
     gpc: bool,
     client: Option<String>,
+    agent: Option<String>,
     #[serde(default)]
     extended_lookback: bool,
     #[serde(default)]
@@ -446,6 +451,9 @@ impl Request {
                 "an opt_in request cannot carry a Global Privacy Control signal (an opt-out)",
             ));
         }
+        if let Some(a) = &raw.agent {
+            validate_request_id(a).map_err(|m| Error::request("agent", m))?;
+        }
         Ok(Request {
             id,
             kind,
@@ -457,6 +465,7 @@ impl Request {
             signed_declaration: raw.signed_declaration,
             gpc: raw.gpc,
             client: raw.client,
+            agent: raw.agent,
             extended_lookback: raw.extended_lookback,
             corrections,
             opt_in,

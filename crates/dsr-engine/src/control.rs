@@ -39,6 +39,9 @@ pub enum Status {
     /// Repeats an open or recently answered request (same kind, same subject): linked to it
     /// (`duplicate_of` in its event) and answered with its outcome, never run itself.
     Duplicate,
+    /// Withdrawn by the requester's authorized agent (Data Rights Protocol revoke) before any
+    /// run took it: final, never run.
+    Revoked,
 }
 
 impl Status {
@@ -57,7 +60,7 @@ impl Status {
     }
 
     /// Every status, in lifecycle order.
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Received,
         Status::Admitted,
         Status::AwaitingVerification,
@@ -68,6 +71,7 @@ impl Status {
         Status::Expired,
         Status::HeldForReview,
         Status::Duplicate,
+        Status::Revoked,
     ];
 
     /// Stored spelling.
@@ -83,6 +87,7 @@ impl Status {
             Status::HeldForReview => "held_for_review",
             Status::AwaitingVerification => "awaiting_verification",
             Status::Duplicate => "duplicate",
+            Status::Revoked => "revoked",
         }
     }
 }
@@ -355,33 +360,41 @@ impl ControlDb {
         })
     }
 
-    /// Denies a request its requester withdrew (reason `withdrawn`) if no run holds it and it
-    /// has not been run: `received` or `admitted`, no live lease. Whether it was denied.
-    pub async fn withdraw(&self, id: &str) -> Result<bool> {
+    /// Revokes a request its requester withdrew (an authorized agent's `DELETE`, a DROP
+    /// withdrawal) if no run has taken it: still `received`, `admitted` or
+    /// `awaiting_verification` and no live lease at `now_ms`. Status `revoked`, and a
+    /// `revoked` event with `detail` (no subject data). Whether it was revoked.
+    pub async fn revoke_unstarted(
+        &self,
+        id: &str,
+        detail: serde_json::Value,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let now = Utc::now().to_rfc3339();
         with_db!(self, pool, sql => {
-        let now = Utc::now();
-        let mut tx = pool.begin().await.map_err(db)?;
-        let changed = sqlx::query(&sql("UPDATE requests SET status = 'denied', denial_reason = 'withdrawn', updated_at = ?1,
-                closed_at = COALESCE(closed_at, ?1)
-                WHERE id = ?2 AND status IN ('received', 'admitted')
-                  AND (lease_expires_ms IS NULL OR lease_expires_ms < ?3)"))
-        .bind(now.to_rfc3339())
-        .bind(id)
-        .bind(now.timestamp_millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        if changed > 0 {
-            sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'denied', '{\"reason\":\"withdrawn\"}')"))
-            .bind(id)
-            .bind(now.to_rfc3339())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(changed > 0)
+            let mut tx = pool.begin().await.map_err(db)?;
+            let n = sqlx::query(&sql("UPDATE requests SET status = ?1, updated_at = ?2
+                  WHERE id = ?3 AND status IN ('received', 'admitted', 'awaiting_verification')
+                    AND (lease_expires_ms IS NULL OR lease_expires_ms < ?4)"))
+                .bind(Status::Revoked.key())
+                .bind(&now)
+                .bind(id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+            if n == 1 {
+                sqlx::query(&sql("INSERT INTO request_events (request_id, at, event, detail) VALUES (?1, ?2, 'revoked', ?3)"))
+                    .bind(id)
+                    .bind(&now)
+                    .bind(detail.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+            Ok(n == 1)
         })
     }
 

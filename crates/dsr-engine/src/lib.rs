@@ -15,11 +15,14 @@
 //! * [`drop`]: California's DROP deletion lists: import, match, statuses, export.
 //! * [`tombstone`]: staying deleted — tombstones, the ingestion check, the re-deletion sweep.
 //! * [`scan`]: whole-table scans for DROP matching and the sweep.
+//! * [`drp`]: the Data Rights Protocol's state: agent tokens, replay refusal, DRP statuses,
+//!   revocation and the status-callback outbox.
 
 pub mod admission;
 pub mod control;
 pub mod deliver;
 pub mod drop;
+pub mod drp;
 pub mod duplicate;
 pub mod error;
 pub mod lease;

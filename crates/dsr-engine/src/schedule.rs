@@ -27,7 +27,13 @@ use sqlx::Row;
 use std::time::Duration;
 
 /// Final statuses: a request in one of these is done (and subject to retention).
-pub const FINAL_STATUSES: [&str; 4] = ["fulfilled", "partially_fulfilled", "denied", "expired"];
+pub const FINAL_STATUSES: [&str; 5] = [
+    "fulfilled",
+    "partially_fulfilled",
+    "denied",
+    "expired",
+    "revoked",
+];
 
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -282,8 +288,8 @@ impl ControlDb {
         let mark = format!(
             "UPDATE requests SET purged_at = ?2
               WHERE purged_at IS NULL AND {older}
-                AND status IN (?3, ?4, ?5, ?6)
-                AND (lease_expires_ms IS NULL OR lease_expires_ms < ?7)"
+                AND status IN (?3, ?4, ?5, ?6, ?7)
+                AND (lease_expires_ms IS NULL OR lease_expires_ms < ?8)"
         );
         let purged = "SELECT id FROM requests WHERE purged_at IS NOT NULL";
         with_db!(self, pool, sql => {
@@ -324,16 +330,17 @@ impl ControlDb {
         let rows = with_db!(self, pool, sql => {
             sqlx::query(&sql(
                 "SELECT id, kind, status, 'due_at', due_at FROM requests
-                  WHERE due_at IS NOT NULL AND status NOT IN (?1, ?2, ?3, ?4)
+                  WHERE due_at IS NOT NULL AND status NOT IN (?1, ?2, ?3, ?4, ?5)
                  UNION ALL
                  SELECT id, kind, status, 'confirm_by', confirm_by FROM requests
                   WHERE confirm_by IS NOT NULL AND receipt_confirmed_at IS NULL
-                    AND status NOT IN (?1, ?2, ?3, ?4)",
+                    AND status NOT IN (?1, ?2, ?3, ?4, ?5)",
             ))
             .bind(FINAL_STATUSES[0])
             .bind(FINAL_STATUSES[1])
             .bind(FINAL_STATUSES[2])
             .bind(FINAL_STATUSES[3])
+            .bind(FINAL_STATUSES[4])
             .fetch_all(pool)
             .await
             .map_err(db)?

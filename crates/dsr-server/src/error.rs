@@ -55,6 +55,31 @@ pub enum ApiError {
     /// Something failed inside; details are logged, not returned (500).
     #[error("internal error")]
     Internal,
+    /// A Data Rights Protocol endpoint refused the request. Rendered in the protocol's own
+    /// error shape (DRP 1.0 §3.06): `{"code": "<HTTP status>", "message", "fatal"}`.
+    #[error("{message}")]
+    Drp {
+        /// HTTP status.
+        status: u16,
+        /// What is wrong (fixed text, never a claim's value).
+        message: String,
+        /// Retrying the same message cannot succeed.
+        fatal: bool,
+    },
+    /// Pairwise setup refused: 403 with no body (DRP 1.0 §2.05.1).
+    #[error("pairwise setup refused")]
+    DrpSetupRefused,
+}
+
+impl ApiError {
+    /// A DRP refusal.
+    pub(crate) fn drp(status: u16, message: impl Into<String>, fatal: bool) -> ApiError {
+        ApiError::Drp {
+            status,
+            message: message.into(),
+            fatal,
+        }
+    }
 }
 
 impl ApiError {
@@ -71,6 +96,10 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) | ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Drp { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            ApiError::DrpSetupRefused => StatusCode::FORBIDDEN,
         }
     }
 
@@ -89,6 +118,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Refused(_) => "refused",
             ApiError::Internal => "internal",
+            ApiError::Drp { .. } | ApiError::DrpSetupRefused => "drp",
         }
     }
 
@@ -128,6 +158,15 @@ impl From<dsr_engine::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        match &self {
+            ApiError::Drp { message, fatal, .. } => {
+                let status = self.status();
+                let body = json!({"code": status.as_u16().to_string(), "message": message, "fatal": fatal});
+                return (status, axum::Json(body)).into_response();
+            }
+            ApiError::DrpSetupRefused => return StatusCode::FORBIDDEN.into_response(),
+            _ => {}
+        }
         let mut error = json!({"code": self.code(), "message": self.to_string()});
         if let ApiError::Invalid { field, .. } | ApiError::BadParameter { field, .. } = &self {
             error["field"] = json!(field);

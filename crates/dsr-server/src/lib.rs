@@ -13,7 +13,18 @@
 //! - every error is `{"error": {"code", "message", "field"?}}` with a stable `code`
 //!   ([`ApiError::code`]);
 //! - responses carry request ids, statuses, dates, counts and report links, never subject data.
+//!
+//! The Data Rights Protocol endpoints for authorized agents (`/v1/agent/…`,
+//! `/v1/data-rights-request…`) follow that protocol instead: agent bearer tokens from pairwise
+//! setup, signed base64 bodies, the protocol's status and error shapes (see `drp.rs`), and
+//! status callbacks delivered by a background task (`callbacks.rs`).
 
+// The hand-written OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
+
+mod callbacks;
+mod drp;
+mod drp_signed;
 mod error;
 mod openapi;
 mod routes;
@@ -37,6 +48,10 @@ pub struct ServerOptions {
     pub now: Option<DateTime<Utc>>,
     /// Lease time of on-demand runs.
     pub run_lease: std::time::Duration,
+    /// How often DRP status changes are looked for and due callbacks delivered.
+    pub callback_interval: std::time::Duration,
+    /// Accept `http` status callback URLs (tests and rehearsals only; else `https` only).
+    pub drp_insecure_callbacks: bool,
 }
 
 impl Default for ServerOptions {
@@ -45,6 +60,8 @@ impl Default for ServerOptions {
             max_body_bytes: 64 * 1024,
             now: None,
             run_lease: std::time::Duration::from_secs(600),
+            callback_interval: std::time::Duration::from_secs(5),
+            drp_insecure_callbacks: false,
         }
     }
 }
@@ -90,9 +107,20 @@ pub async fn serve(
     let runs = state.runs.clone();
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?addr, "portal API listening");
-    axum::serve(listener, router(state))
+    // Status callbacks: pending ones stay queued in the control DB across restarts.
+    let callbacks = state
+        .config
+        .settings
+        .drp
+        .is_some()
+        .then(|| callbacks::spawn(state.clone()));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
     runs.wait_all().await;
+    if let Some(task) = callbacks {
+        task.abort();
+    }
+    served?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 /// Every documented (method, path), as the router declares them.
 #[cfg(test)]
-const ROUTES: [(&str, &str); 9] = [
+const ROUTES: [(&str, &str); 14] = [
     ("get", "/healthz"),
     ("post", "/v1/requests"),
     ("get", "/v1/requests"),
@@ -16,6 +16,11 @@ const ROUTES: [(&str, &str); 9] = [
     ("post", "/v1/runs"),
     ("get", "/v1/runs/{id}"),
     ("get", "/v1/metrics"),
+    ("post", "/v1/agent/{agent_id}"),
+    ("get", "/v1/agent/{agent_id}"),
+    ("post", "/v1/data-rights-request"),
+    ("get", "/v1/data-rights-request/{id}"),
+    ("delete", "/v1/data-rights-request/{id}"),
 ];
 
 fn error_responses(extra: &[(&str, &str)]) -> Value {
@@ -41,6 +46,27 @@ fn body(schema: &str) -> Value {
 fn id_param(what: &str) -> Value {
     json!({"name": "id", "in": "path", "required": true, "description": what,
            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$"}})
+}
+
+fn agent_param() -> Value {
+    json!({"name": "agent_id", "in": "path", "required": true, "description": "The agent's DRP id",
+           "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}})
+}
+
+fn signed_body(schema: &str) -> Value {
+    json!({"required": true, "description": format!("base64 of signature ‖ JSON ({schema})"),
+           "content": {"text/plain": {"schema": {"$ref": "#/components/schemas/DrpSigned"}}}})
+}
+
+/// DRP responses: `ok_code` with `schema`, 401 and 500, and `codes` in the DRP error shape.
+fn drp_errors(codes: &[&str], ok_code: &str, description: &str, schema: &str) -> Value {
+    let err = json!({"description": "A DRP error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DrpError"}}}});
+    let mut r = json!({"401": err.clone(), "500": {"$ref": "#/components/responses/Error"}});
+    for c in codes {
+        r[*c] = err.clone();
+    }
+    r[ok_code] = ok(description, schema);
+    r
 }
 
 /// The document.
@@ -120,12 +146,34 @@ pub fn document() -> Value {
                 "x-scope": "admin", "requestBody": body("RunRequest"), "responses": run_responses}},
             "/v1/runs/{id}": {"get": {"summary": "Progress and outcome of an on-demand run",
                 "x-scope": "portal", "parameters": [id_param("Run id")], "responses": show_run_responses}},
+            "/v1/agent/{agent_id}": {
+                "post": {"summary": "DRP pairwise setup: a message signed by the agent gives it its bearer token (a new setup revokes the previous token)",
+                    "x-scope": "drp-signed", "security": [], "parameters": [agent_param()],
+                    "requestBody": signed_body("DrpEnvelope"),
+                    "responses": {"200": ok("The agent's bearer token, shown once", "DrpToken"),
+                                  "401": {"description": "Not used: any failure is a bare 403"},
+                                  "403": {"description": "Unknown agent, bad signature, wrong claims, expired or replayed (no body)"}}},
+                "get": {"summary": "DRP agent information: 200 `{}` while the token is this agent's", "x-scope": "drp-agent",
+                    "security": [{"drpAgent": []}], "parameters": [agent_param()], "responses": drp_errors(&["403"], "200", "Token valid", "DrpEmpty")}
+            },
+            "/v1/data-rights-request": {"post": {"summary": "DRP: exercise a right (signed request of an authorized agent)", "x-scope": "drp-agent",
+                "security": [{"drpAgent": []}], "requestBody": signed_body("DrpExercise"),
+                "responses": drp_errors(&["400", "403", "409", "413", "422"], "200", "Received (or denied at intake); the DRP status", "DrpStatus")}},
+            "/v1/data-rights-request/{id}": {
+                "get": {"summary": "DRP: status of one of this agent's requests", "x-scope": "drp-agent",
+                    "security": [{"drpAgent": []}], "parameters": [id_param("DRP request id")],
+                    "responses": drp_errors(&["403"], "200", "The DRP status", "DrpStatus")},
+                "delete": {"summary": "DRP: revoke one of this agent's requests before processing (signed body)", "x-scope": "drp-agent",
+                    "security": [{"drpAgent": []}], "parameters": [id_param("DRP request id")], "requestBody": signed_body("DrpRevoke"),
+                    "responses": drp_errors(&["400", "403", "409"], "200", "Revoked (status `revoked`)", "DrpStatus")}
+            },
             "/v1/metrics": {"get": {"summary": "11 CCR §7102 metrics for a calendar year", "x-scope": "portal",
                 "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer", "minimum": 2020, "maximum": 2100}}],
                 "responses": metrics_responses}}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                "drpAgent": {"type": "http", "scheme": "bearer", "description": "An authorized agent's token from DRP pairwise setup"}},
             "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -173,6 +221,30 @@ pub fn document() -> Value {
                     "total": {"type": "integer"}, "done": {"type": "integer"}, "engine_run": {"type": ["string", "null"]},
                     "summary": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
                     "error": {"type": ["string", "null"]}, "created_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]}}}}},
+                "DrpError": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string", "description": "The HTTP status, as a string"}, "message": {"type": "string"},
+                    "fatal": {"type": "boolean", "description": "Sending the same message again cannot succeed"},
+                    "request_id": {"type": "string", "description": "With a reused agent-request-id: the request it was given"}}},
+                "DrpSigned": {"type": "string", "contentEncoding": "base64", "description": "base64 of the 64-byte Ed25519 signature followed by the JSON message it signs (libsodium combined mode)"},
+                "DrpEnvelope": {"type": "object", "required": ["agent-id", "business-id", "issued-at", "expires-at"], "properties": {
+                    "agent-id": {"type": "string"}, "business-id": {"type": "string"},
+                    "issued-at": {"type": "string", "format": "date-time"}, "expires-at": {"type": "string", "format": "date-time"}}},
+                "DrpExercise": {"allOf": [{"$ref": "#/components/schemas/DrpEnvelope"}, {"type": "object", "required": ["drp.version", "exercise"], "properties": {
+                    "drp.version": {"type": "string"}, "exercise": {"type": "string", "enum": ["sale:opt-out", "sale:opt_out", "sale:opt-in", "sale:opt_in", "deletion", "access", "access:categories", "access:specific"]},
+                    "regime": {"type": "string", "enum": ["ccpa"]}, "relationships": {"type": "array", "items": {"type": "string"}},
+                    "status_callback": {"type": "string", "format": "uri"}, "agent-request-id": {"type": "string"},
+                    "name": {"type": "string"}, "email": {"type": "string"}, "email_verified": {"type": "boolean"},
+                    "phone_number": {"type": "string"}, "phone_number_verified": {"type": "boolean"},
+                    "address": {"type": "object"}, "address_verified": {"type": "boolean"}}}]},
+                "DrpRevoke": {"type": "object", "properties": {"reason": {"type": "string"}}},
+                "DrpToken": {"type": "object", "properties": {"agent-id": {"type": "string"}, "token": {"type": "string"}}},
+                "DrpEmpty": {"type": "object"},
+                "DrpStatus": {"type": "object", "required": ["request_id", "status", "received_at"], "properties": {
+                    "request_id": {"type": "string"},
+                    "status": {"type": "string", "enum": ["open", "in_progress", "fulfilled", "revoked", "denied", "expired"]},
+                    "reason": {"type": "string", "enum": ["suspected_fraud", "insuf_verification", "no_match", "claim_not_covered", "outside_jurisdiction", "too_many_requests", "other"]},
+                    "received_at": {"type": "string", "format": "date-time"}, "expected_by": {"type": "string", "format": "date-time"},
+                    "processing_details": {"type": "string"}}},
                 "Metrics": {"type": "object", "properties": {"year": {"type": "integer"}, "citation": {"type": "string"},
                     "kinds": {"type": "array", "items": {"type": "object", "properties": {
                         "kind": {"type": "string"}, "received": {"type": "integer"}, "complied_in_whole_or_part": {"type": "integer"},

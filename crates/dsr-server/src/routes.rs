@@ -2,7 +2,7 @@
 //! fields), and only then touches the control DB, so bad input stores nothing.
 
 use crate::error::ApiError;
-use crate::{AppState, openapi, runs};
+use crate::{AppState, drp, openapi, runs};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -35,6 +35,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/runs", post(start_run))
         .route("/v1/runs/{id}", get(show_run))
         .route("/v1/metrics", get(metrics))
+        .route(
+            "/v1/agent/{agent_id}",
+            post(drp::setup).get(drp::agent_info),
+        )
+        .route("/v1/data-rights-request", post(drp::exercise))
+        .route(
+            "/v1/data-rights-request/{id}",
+            get(drp::status).delete(drp::revoke),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -433,6 +433,7 @@ fn settings(
         duplicate_window_days: s
             .requests
             .map_or_else(default_duplicate_window, |r| r.duplicate_window_days),
+        drp: s.drp.and_then(|d| super::agents::build(f, d, issues)),
     })
 }
 

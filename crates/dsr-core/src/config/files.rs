@@ -46,6 +46,10 @@ pub struct SettingsFile {
     /// are. Without it `dsr drop` refuses to run.
     #[serde(default)]
     pub drop: Option<super::drop::DropFile>,
+    /// The Data Rights Protocol: our business id and the authorized agents we accept
+    /// (see [`super::agents::DrpFile`]). Without it the DRP endpoints refuse every request.
+    #[serde(default)]
+    pub drp: Option<super::agents::DrpFile>,
 }
 
 /// `[data_points.<type>]` in `dsr.toml`.

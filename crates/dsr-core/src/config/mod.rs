@@ -5,6 +5,7 @@
 //! and either returns the validated configuration or every [`crate::ConfigIssue`] found, each
 //! naming the file, the key and what is wrong.
 
+pub mod agents;
 mod build;
 mod correct;
 mod drop;
@@ -14,6 +15,7 @@ mod lake;
 mod model;
 mod verify;
 
+pub use agents::{Agent, DrpSettings, valid_drp_id};
 pub use build::interpolate;
 pub use correct::CorrectionMap;
 pub use drop::{DropFile, DropSettings, DropSource, DropSourceFile, FieldColumn};

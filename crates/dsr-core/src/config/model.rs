@@ -424,6 +424,8 @@ pub struct Settings {
     pub data_point_types: BTreeMap<String, crate::verification::PointRule>,
     /// Days within which a request repeating another is a duplicate (0: never).
     pub duplicate_window_days: u32,
+    /// The Data Rights Protocol (`[drp]`), when configured.
+    pub drp: Option<super::agents::DrpSettings>,
 }
 
 /// A secret string whose `Debug` shows nothing.

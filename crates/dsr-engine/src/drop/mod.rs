@@ -15,7 +15,7 @@
 //!     status: 3 when anything was deleted or de-identified, 2 when everything was kept by an
 //!     exemption, 5 when nothing was found by then.
 //! * **Withdrawals** (the `Removed` file): the work items are marked; a request not yet run
-//!   is denied (`withdrawn`), and tombstones it left are lifted.
+//!   is revoked, and tombstones it left are lifted.
 //! * **Export** ([`export`]): `ID,Status` rows for every decided work item not yet exported.
 //! * **Evidence**: a chain per batch (`<batch>`): `drop_imported` (the download's SHA-256 and
 //!   counts per list), `drop_matched` (counts per status, requests made, and which request
@@ -224,7 +224,7 @@ pub async fn import(
             let mut denied = false;
             let mut lifted = 0;
             if let Some(req) = &item.request_id {
-                denied = withdraw_request(control, req).await?;
+                denied = withdraw_request(control, req, Utc::now()).await?;
                 lifted = control.lift_tombstones(req).await?;
             }
             withdrawn.push(
@@ -242,10 +242,12 @@ pub async fn import(
     Ok(summary)
 }
 
-/// Denies a request DROP withdrew if it has not been run yet (`ControlDb::withdraw` only
-/// denies a request still `received` or `admitted` that no live lease holds).
-async fn withdraw_request(control: &ControlDb, id: &str) -> Result<bool> {
-    control.withdraw(id).await
+/// Revokes a request DROP withdrew if no run has taken it yet.
+async fn withdraw_request(control: &ControlDb, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    let detail = json!({"by": "drop_withdrawal"});
+    control
+        .revoke_unstarted(id, detail, now.timestamp_millis())
+        .await
 }
 
 /// The request JSON for a matched person: the identities found, attested by DROP.
