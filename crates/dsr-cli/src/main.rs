@@ -330,6 +330,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let control = ControlDb::open(&config.settings.control_db).await?;
             if (sweep || job_sweep) && !dry_run {
                 let s = dsr_engine::tombstone::sweep(&config, &control, chrono::Utc::now()).await?;
+                if !s.skipped.is_empty() {
+                    println!(
+                        "sweep skipped: unreachable store(s) {}",
+                        s.skipped.join(", ")
+                    );
+                }
                 println!(
                     "sweep: {} deleted person(s) found again ({} row(s)); {} deletion request(s) stored",
                     s.reacquired,

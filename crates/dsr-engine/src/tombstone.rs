@@ -220,6 +220,8 @@ pub struct SweepSummary {
     pub rows: u64,
     /// Deletion requests made (one per person; one already made today is not made again).
     pub requests: Vec<String>,
+    /// Stores that could not be reached: the sweep was skipped.
+    pub skipped: Vec<String>,
 }
 
 /// The sweep: finds tombstoned people acquired again and stores one deletion request for
@@ -231,7 +233,17 @@ pub async fn sweep(
     now: DateTime<Utc>,
 ) -> Result<SweepSummary> {
     let mut map = config.data_map.clone();
-    let connectors = crate::load::connect(&map).await?;
+    let (connectors, unreachable) = crate::load::connect_each(&map).await?;
+    // A store down: no sweep this time (the run that follows defers its batch as usual); the
+    // next sweep finds whatever this one would have.
+    if !unreachable.is_empty() {
+        let stores: Vec<String> = unreachable.iter().map(|e| e.store.clone()).collect();
+        tracing::warn!(stores = %stores.join(","), "sweep skipped: stores unreachable");
+        return Ok(SweepSummary {
+            skipped: stores,
+            ..SweepSummary::default()
+        });
+    }
     let problems = crate::load::check_live(&mut map, &connectors).await?;
     if !problems.is_empty() {
         return Err(crate::Error::Schema(problems));
@@ -244,7 +256,7 @@ pub async fn sweep(
     let mut summary = SweepSummary {
         reacquired: found.len(),
         rows: found.iter().map(|f| f.rows).sum(),
-        requests: Vec::new(),
+        ..SweepSummary::default()
     };
     if found.is_empty() {
         return Ok(summary);

@@ -225,7 +225,7 @@ pub(super) fn build(
             Some(u) => Some(interp("drop.api_url", &u)?),
         }
         .filter(|u| !u.is_empty());
-        super::drop::build(d, api_url, &data_map, &mut issues)
+        super::drop::build(d, api_url, &data_map, unparsed.is_empty(), &mut issues)
     });
 
     match (settings, disclosures) {

@@ -116,6 +116,7 @@ pub(super) fn build(
     f: DropFile,
     api_url: Option<String>,
     map: &DataMap,
+    all_stores_parsed: bool,
     issues: &mut Issues,
 ) -> Option<DropSettings> {
     let before = issues.0.len();
@@ -147,7 +148,8 @@ pub(super) fn build(
             sources.extend(identity_sources(list, map));
         }
     }
-    for l in &lists {
+    // A store file that did not parse may hold the missing source: no follow-on noise.
+    for l in lists.iter().filter(|_| all_stores_parsed) {
         if !sources.iter().any(|s| s.list == *l) {
             issues.add(
                 FILE,
