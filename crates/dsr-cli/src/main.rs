@@ -8,6 +8,7 @@ mod demo;
 mod drop;
 mod lake;
 mod output;
+mod recipients;
 mod schedule;
 mod serve;
 mod suppression;
@@ -139,6 +140,16 @@ enum Command {
         /// Job lock time in seconds; renewed every third of it while a job runs.
         #[arg(long, default_value_t = 600.0)]
         lock_secs: f64,
+    },
+    /// The recipient ledger: who received subjects' information (from sale/share logs).
+    Ledger {
+        #[command(subcommand)]
+        command: recipients::LedgerCommand,
+    },
+    /// Notifications of deletions and opt-outs to recipients, to handle by hand.
+    Notifications {
+        #[command(subcommand)]
+        command: recipients::NotificationsCommand,
     },
     /// California's DROP deletion lists: import a download, export the statuses.
     Drop {
@@ -459,6 +470,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Token { command } => serve::token(&cli.config, command).await,
         Command::Suppression { command } => suppression::run(&cli.config, command).await,
         Command::Drop { command } => drop::run_command(&cli.config, command).await,
+        Command::Ledger { command } => recipients::ledger(&cli.config, command).await,
+        Command::Notifications { command } => recipients::notifications(&cli.config, command).await,
         Command::Audit {
             command:
                 AuditCommand::Verify {

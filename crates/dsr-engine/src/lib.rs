@@ -15,6 +15,7 @@
 //! * [`drop`]: California's DROP deletion lists: import, match, statuses, export.
 //! * [`tombstone`]: staying deleted — tombstones, the ingestion check, the re-deletion sweep.
 //! * [`scan`]: whole-table scans for DROP matching and the sweep.
+//! * [`recipients`]: the recipient ledger and the notification of deletions and opt-outs.
 //! * [`drp`]: the Data Rights Protocol's state: agent tokens, replay refusal, DRP statuses,
 //!   revocation and the status-callback outbox.
 
@@ -29,6 +30,7 @@ pub mod lease;
 pub mod load;
 pub mod plan;
 pub mod portal;
+pub mod recipients;
 pub mod resolve;
 pub mod run;
 pub mod scan;

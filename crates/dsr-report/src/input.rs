@@ -152,6 +152,9 @@ pub struct DeletionSummary {
     /// Correction requests: the fields corrected (names, never values). For a correction,
     /// `masked` counts the records corrected and `retained` those left as they were.
     pub corrected_fields: Vec<String>,
+    /// Recipients of the subject's information told of the deletion (names), and those to be
+    /// told by hand or whose notification failed and is followed up.
+    pub recipients_told: Vec<String>,
 }
 
 /// A number of records of one kind in one store.

@@ -274,6 +274,9 @@ pub struct DeletionReport {
     pub failed: Vec<Count>,
     /// The opt-out offer, when made.
     pub opt_out_offer: Option<OptOutOffer>,
+    /// Who we passed the deletion on to (service providers, contractors, third parties that
+    /// received the information).
+    pub recipients_told: Vec<String>,
 }
 
 /// Compiles the report for `input`, applying every withholding rule.
@@ -612,6 +615,7 @@ fn deletion(d: &DeletionSummary) -> DeletionReport {
         deidentified: d.masked.clone(),
         retained: d.retained.clone(),
         failed: d.failed.clone(),
+        recipients_told: d.recipients_told.clone(),
         opt_out_offer: d
             .opt_out_offer
             .as_ref()

@@ -580,6 +580,7 @@ fn deletion_summary_renders_counts_and_reasons() {
             "You may also opt out of the sale or sharing of your personal information.".into(),
         ),
         corrected_fields: Vec::new(),
+        recipients_told: vec!["AdNet Inc.".into()],
     });
     let out = render(&inp).unwrap();
     let v = json_value(&out.json);
@@ -593,6 +594,8 @@ fn deletion_summary_renders_counts_and_reasons() {
     assert_eq!(d["deidentified"][0]["record_label"], "Orders");
     assert_eq!(d["failed"][0]["record_label"], "Call recordings");
     assert_eq!(d["opt_out_offer"]["citation"], "11 CCR §7022(f)");
+    assert_eq!(d["recipients_told"][0], "AdNet Inc.");
+    assert!(out.html.contains("Who we told") && out.html.contains("AdNet Inc."));
     assert_eq!(v["request"]["kind"], "deletion");
     assert_eq!(v["pieces"], serde_json::json!([]));
 

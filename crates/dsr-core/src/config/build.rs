@@ -115,6 +115,10 @@ pub(super) fn build(
     let mut corrections = super::correct::CorrectionMap::default();
     let mut settings_file = settings_file;
     let drop_file = settings_file.as_mut().and_then(|s| s.drop.take());
+    let recipient_files = settings_file
+        .as_mut()
+        .map(|s| std::mem::take(&mut s.recipients))
+        .unwrap_or_default();
     let settings = settings_file.and_then(|s| settings(s, env, &mut issues));
 
     // Stores.
@@ -228,6 +232,17 @@ pub(super) fn build(
         super::drop::build(d, api_url, &data_map, unparsed.is_empty(), &mut issues)
     });
 
+    let mut recipient_files = recipient_files;
+    for (i, r) in recipient_files.iter_mut().enumerate() {
+        if let Some(w) = r.webhook.take() {
+            match interpolate(&w, env) {
+                Ok(v) => r.webhook = Some(v),
+                Err(e) => issues.add("dsr.toml", format!("recipients[{i}].webhook"), e),
+            }
+        }
+    }
+    let recipients = super::recipients::build(recipient_files, &mut issues);
+
     match (settings, disclosures) {
         (Some(settings), Some(disclosures)) if issues.0.is_empty() => {
             let mut data_map = data_map;
@@ -242,6 +257,7 @@ pub(super) fn build(
                 verification,
                 drop,
                 corrections,
+                recipients,
             })
         }
         _ => Err(Error::Config(issues.0)),

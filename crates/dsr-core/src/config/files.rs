@@ -46,6 +46,10 @@ pub struct SettingsFile {
     /// are. Without it `dsr drop` refuses to run.
     #[serde(default)]
     pub drop: Option<super::drop::DropFile>,
+    /// Who receives subjects' personal information and how each is told of deletions and
+    /// opt-outs (see [`super::recipients::RecipientFile`]).
+    #[serde(default)]
+    pub recipients: Vec<super::recipients::RecipientFile>,
     /// The Data Rights Protocol: our business id and the authorized agents we accept
     /// (see [`super::agents::DrpFile`]). Without it the DRP endpoints refuse every request.
     #[serde(default)]

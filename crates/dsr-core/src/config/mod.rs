@@ -13,6 +13,7 @@ mod exemptions;
 pub mod files;
 mod lake;
 mod model;
+mod recipients;
 mod verify;
 
 pub use agents::{Agent, DrpSettings, valid_drp_id};
@@ -20,6 +21,7 @@ pub use build::interpolate;
 pub use correct::CorrectionMap;
 pub use drop::{DropFile, DropSettings, DropSource, DropSourceFile, FieldColumn};
 pub use model::*;
+pub use recipients::{Channel, Recipient, RecipientFile, RecipientRole};
 pub use verify::VerificationMap;
 
 /// One configuration file as read by the caller.

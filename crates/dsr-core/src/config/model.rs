@@ -477,4 +477,6 @@ pub struct Config {
     pub drop: Option<super::drop::DropSettings>,
     /// Correctable fields and the columns holding them.
     pub corrections: super::correct::CorrectionMap,
+    /// Recipients of subjects' personal information (`[[recipients]]`).
+    pub recipients: Vec<super::recipients::Recipient>,
 }

@@ -145,6 +145,7 @@ pub(super) async fn finish_request(
             control.suppress_from(&id, &hashes, Source::OptOut).await?;
             let entry = json!({"identities": hashes.len(), "source": Source::OptOut.key()});
             w.record("suppressed", entry).await?;
+            super::stay::tell_recipients(cx, w, "opt_out", &hashes).await?;
             (Status::Fulfilled, None)
         }
         (RequestKind::OptIn, r)
@@ -177,7 +178,10 @@ pub(super) async fn finish_request(
             let clients: Vec<String> = r.clients.iter().cloned().collect();
             let rows: Vec<RowId> = r.own.iter().chain(r.shared.iter()).copied().collect();
             let (scope, deletion) = if kind == RequestKind::Deletion {
-                let s = deletion_summary(config, resolution, w);
+                let mut s = deletion_summary(config, resolution, w);
+                let hashes = verify::subject_hashes(config, hasher, resolution, r, &w.req);
+                s.recipients_told =
+                    super::stay::tell_recipients(cx, w, "deletion", &hashes).await?;
                 (
                     Scope::CategoriesOnly { reason: "This is the answer to a deletion request: it says what was deleted, de-identified and kept.".into() },
                     Some(s),

@@ -148,3 +148,35 @@ pub(super) async fn opt_in(
     tracing::info!(request = %w.req.id, lifted, "opt-in: suppressions lifted");
     Ok((Status::Fulfilled, None))
 }
+
+/// Tells the recipients the ledger holds for the subject of a deletion or an opt-out, records
+/// the outcomes in evidence (`recipients_notified`: ids, channels, outcomes, attempts) and
+/// returns the names of those told or to be told, for the answer.
+pub(super) async fn tell_recipients(
+    cx: &Ctx<'_>,
+    w: &mut Work,
+    event: &str,
+    identity_hashes: &[String],
+) -> Result<Vec<String>> {
+    if w.lost {
+        return Ok(Vec::new());
+    }
+    let told = crate::recipients::notify(
+        cx.config,
+        cx.control,
+        &w.req.id,
+        event,
+        &w.req.subject.identities,
+        identity_hashes,
+    )
+    .await?;
+    if told.is_empty() {
+        return Ok(Vec::new());
+    }
+    w.record(
+        "recipients_notified",
+        json!({"event": event, "recipients": told}),
+    )
+    .await?;
+    Ok(told.into_iter().map(|n| n.name).collect())
+}
