@@ -339,3 +339,75 @@ async fn bad_downloads_are_refused_and_nothing_is_stored() {
     ok(&env.dsr(&["run", "--job", "nightly"]));
     assert_eq!(env.snapshot().await, before);
 }
+
+/// A loopback stand-in for the DROP API: serves `zip` at `GET /data/download` to the key
+/// `k-123`, records `POST /data/upload` bodies.
+async fn fake_drop_api(zip: Vec<u8>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::http::{HeaderMap, StatusCode};
+    let uploads: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let up = uploads.clone();
+    let authorized =
+        |h: &HeaderMap| h.get("x-api-key").and_then(|v| v.to_str().ok()) == Some("k-123");
+    let app = axum::Router::new()
+        .route(
+            "/data/download",
+            axum::routing::get(move |h: HeaderMap| {
+                let zip = zip.clone();
+                async move {
+                    if authorized(&h) {
+                        (StatusCode::OK, zip)
+                    } else {
+                        (StatusCode::UNAUTHORIZED, Vec::new())
+                    }
+                }
+            }),
+        )
+        .route(
+            "/data/upload",
+            axum::routing::post(move |h: HeaderMap, body: String| {
+                let up = up.clone();
+                async move {
+                    if !authorized(&h) {
+                        return StatusCode::UNAUTHORIZED;
+                    }
+                    up.lock().unwrap().push(body);
+                    StatusCode::OK
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), uploads)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drop_api_pull_and_upload() {
+    let env = Env::new(10).await;
+    let zip = fixture_zip(&env);
+    let (url, uploads) = fake_drop_api(std::fs::read(&zip).unwrap()).await;
+    let with_key = [("DSR_DROP_API_URL", url.as_str()), ("DSR_DROP_API_KEY", "k-123")];
+    // No key, or a wrong one: a clear error naming the variable or the status, nothing stored.
+    let o = env.dsr_with(&["drop", "pull"], &[("DSR_DROP_API_URL", url.as_str())]);
+    assert!(!o.status.success() && text(&o).contains("DSR_DROP_API_KEY"), "{}", text(&o));
+    let o = env.dsr_with(
+        &["drop", "pull"],
+        &[("DSR_DROP_API_URL", url.as_str()), ("DSR_DROP_API_KEY", "wrong")],
+    );
+    let t = text(&o);
+    assert!(!o.status.success() && t.contains("HTTP 401") && !t.contains("wrong"), "{t}");
+    // With the key: the same import as the manual download.
+    let o = ok(&env.dsr_with(&["drop", "pull"], &with_key));
+    assert!(o.contains("4 work item(s)"), "{o}");
+    ok(&env.dsr_with(&["run", "--job", "nightly"], &with_key));
+    let file = env.dir.path().join("status.csv");
+    ok(&env.dsr_with(
+        &["drop", "export", "--out", file.to_str().unwrap(), "--upload"],
+        &with_key,
+    ));
+    let sent = uploads.lock().unwrap().clone();
+    assert_eq!(sent, vec![std::fs::read_to_string(&file).unwrap()]);
+    assert!(sent[0].contains("wi-finn,3") && sent[0].contains("wi-jones,4"), "{sent:?}");
+}

@@ -33,9 +33,20 @@ pub enum DropCommand {
         /// File to write (default `<YYYYMMDD>_<DataBrokerId>_Status.csv` here).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also upload it through the DROP API.
+        #[arg(long)]
+        upload: bool,
     },
-    /// The whole cycle: import every download in `--inbox` (moved to `<inbox>/done` once
-    /// imported), run the deletions, write the status file to `--outbox`.
+    /// Download the lists from the DROP API (`[drop] api_url`, key in `$DSR_DROP_API_KEY`)
+    /// and import them; the ZIP is kept in `--keep DIR` when given.
+    Pull {
+        /// Directory to keep the downloaded ZIP in.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// The whole cycle: pull from the DROP API when configured, import every download in
+    /// `--inbox` (moved to `<inbox>/done` once imported), run the deletions, write the status
+    /// file to `--outbox` and, with the API, upload it.
     Cycle {
         /// Directory of downloads.
         #[arg(long)]
@@ -55,16 +66,14 @@ pub async fn run_command(config_dir: &Path, command: DropCommand) -> Result<Exit
             let now = now_or(now.as_deref())?;
             import_file(&config, &control, &zip, now).await
         }
-        DropCommand::Export { batch, out } => export_to(
-            &config,
-            &control,
-            batch.as_deref(),
-            out,
-            Path::new("."),
-            Utc::now(),
-        )
-        .await
-        .map(|_| ()),
+        DropCommand::Export { batch, out, upload } => {
+            let here = Path::new(".");
+            match export_to(&config, &control, batch.as_deref(), out, here, Utc::now()).await {
+                Ok(path) if upload => upload_file(&config, &path).await,
+                r => r.map(|_| ()),
+            }
+        }
+        DropCommand::Pull { keep } => pull(&config, &control, keep.as_deref(), Utc::now()).await,
         DropCommand::Cycle { inbox, outbox } => {
             cycle(&config, &control, &inbox, &outbox, Utc::now())
                 .await
@@ -106,6 +115,50 @@ async fn import_file(
             s.withdrawn
         );
     }
+    Ok(())
+}
+
+/// Downloads the lists through the DROP API and imports them.
+async fn pull(
+    config: &Config,
+    control: &ControlDb,
+    keep: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let drop = dsr_engine::drop::settings(config)?;
+    let zip = dsr_engine::drop::api::download(drop).await?;
+    let name = format!(
+        "{}_{}_download.zip",
+        now.format("%Y%m%dT%H%M%S"),
+        drop.broker_id
+    );
+    let path = match keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.join(&name)
+        }
+        None => std::env::temp_dir().join(format!("{}-{name}", std::process::id())),
+    };
+    std::fs::write(&path, &zip).with_context(|| format!("cannot write {}", path.display()))?;
+    let r = import_file(config, control, &path, now).await;
+    if keep.is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
+    r
+}
+
+/// Uploads a written status file through the DROP API.
+async fn upload_file(config: &Config, path: &Path) -> Result<()> {
+    let drop = dsr_engine::drop::settings(config)?;
+    let csv =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    dsr_engine::drop::api::upload(drop, &name, &csv).await?;
+    println!("{}: uploaded to the DROP API", path.display());
     Ok(())
 }
 
@@ -154,6 +207,11 @@ pub async fn cycle(
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("zip")))
         .collect();
+    let api = dsr_engine::drop::settings(config)?.api_url.is_some();
+    if api {
+        // The API's download is imported like a manual one, and kept in done/.
+        pull(config, control, Some(&done), now).await?;
+    }
     zips.sort();
     let mut failed = 0usize;
     for z in &zips {
@@ -181,6 +239,9 @@ pub async fn cycle(
     let summary = run(config, control, &opts, &dsr_engine::run::NoProgress).await?;
     crate::output::print_summary(&summary);
     let out = export_to(config, control, None, None, outbox, now).await?;
+    if api {
+        upload_file(config, &out).await?;
+    }
     if failed > 0 {
         bail!(
             "{failed} download(s) could not be imported; they stay in {}",

@@ -17,11 +17,13 @@
 //! * **Withdrawals** (the `Removed` file): the work items are marked; a request not yet run
 //!   is revoked, and tombstones it left are lifted.
 //! * **Export** ([`export`]): `ID,Status` rows for every decided work item not yet exported.
+//! * **API** ([`api`]): the same download and the status upload over the DROP API.
 //! * **Evidence**: a chain per batch (`<batch>`): `drop_imported` (the download's SHA-256 and
 //!   counts per list), `drop_matched` (counts per status, requests made, and which request
 //!   each work item went to), `drop_withdrawn`, `drop_exported` (the file's SHA-256 and
 //!   counts). Work item ids are DROP's, not PI; no DROP hash is ever stored or logged.
 
+pub mod api;
 pub mod db;
 pub mod file;
 
