@@ -388,26 +388,48 @@ async fn the_drop_api_pull_and_upload() {
     let env = Env::new(10).await;
     let zip = fixture_zip(&env);
     let (url, uploads) = fake_drop_api(std::fs::read(&zip).unwrap()).await;
-    let with_key = [("DSR_DROP_API_URL", url.as_str()), ("DSR_DROP_API_KEY", "k-123")];
+    let with_key = [
+        ("DSR_DROP_API_URL", url.as_str()),
+        ("DSR_DROP_API_KEY", "k-123"),
+    ];
     // No key, or a wrong one: a clear error naming the variable or the status, nothing stored.
     let o = env.dsr_with(&["drop", "pull"], &[("DSR_DROP_API_URL", url.as_str())]);
-    assert!(!o.status.success() && text(&o).contains("DSR_DROP_API_KEY"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("DSR_DROP_API_KEY"),
+        "{}",
+        text(&o)
+    );
     let o = env.dsr_with(
         &["drop", "pull"],
-        &[("DSR_DROP_API_URL", url.as_str()), ("DSR_DROP_API_KEY", "wrong")],
+        &[
+            ("DSR_DROP_API_URL", url.as_str()),
+            ("DSR_DROP_API_KEY", "wrong"),
+        ],
     );
     let t = text(&o);
-    assert!(!o.status.success() && t.contains("HTTP 401") && !t.contains("wrong"), "{t}");
+    assert!(
+        !o.status.success() && t.contains("HTTP 401") && !t.contains("wrong"),
+        "{t}"
+    );
     // With the key: the same import as the manual download.
     let o = ok(&env.dsr_with(&["drop", "pull"], &with_key));
     assert!(o.contains("4 work item(s)"), "{o}");
     ok(&env.dsr_with(&["run", "--job", "nightly"], &with_key));
     let file = env.dir.path().join("status.csv");
     ok(&env.dsr_with(
-        &["drop", "export", "--out", file.to_str().unwrap(), "--upload"],
+        &[
+            "drop",
+            "export",
+            "--out",
+            file.to_str().unwrap(),
+            "--upload",
+        ],
         &with_key,
     ));
     let sent = uploads.lock().unwrap().clone();
     assert_eq!(sent, vec![std::fs::read_to_string(&file).unwrap()]);
-    assert!(sent[0].contains("wi-finn,3") && sent[0].contains("wi-jones,4"), "{sent:?}");
+    assert!(
+        sent[0].contains("wi-finn,3") && sent[0].contains("wi-jones,4"),
+        "{sent:?}"
+    );
 }

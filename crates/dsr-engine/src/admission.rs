@@ -18,6 +18,47 @@ pub fn identity_hashes(hasher: &KeyedHasher, req: &Request) -> Vec<String> {
         .collect()
 }
 
+/// The legal deadlines of a request, by its regime's rules and the business calendar
+/// (`None` outside every regime).
+fn deadlines_of(config: &Config, req: &Request) -> Option<dsr_core::jurisdiction::Deadlines> {
+    regime_for(&req.jurisdiction).map(|r| {
+        rules(r).deadlines(
+            req.kind,
+            req.received_at,
+            req.client.is_some(),
+            &config.settings.business.calendar,
+        )
+    })
+}
+
+/// The JSON of a deletion request dsr makes itself (a DROP match, a sweep), under CCPA, with
+/// an attestation naming where the verification comes from (`provider`, `method`).
+pub fn internal_deletion_json(
+    id: &str,
+    identities: &[dsr_core::request::Identity],
+    provider: &str,
+    method: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    let identities: Vec<serde_json::Value> = identities
+        .iter()
+        .map(|i| serde_json::json!({"type": i.kind, "value": i.value}))
+        .collect();
+    serde_json::json!({
+        "id": id,
+        "kind": "deletion",
+        "jurisdiction": "CA",
+        "received_at": now.to_rfc3339(),
+        "subject": {"identities": identities},
+        "verification": {
+            "level": "reasonably_high",
+            "method": method,
+            "provider": provider,
+            "verified_at": now.to_rfc3339(),
+        },
+    })
+}
+
 /// Validates a request against the configuration: its JSON, its identity and data-point
 /// types, and the fields a correction names (each must be declared `correct` on some column).
 pub fn parse(config: &Config, json: &str) -> Result<Request> {
@@ -68,14 +109,7 @@ pub async fn submit_linked(
     let settings = &config.settings;
     let req = parse(config, json)?;
     let hasher = KeyedHasher::new(settings.hash_key.as_bytes().to_vec());
-    let deadlines = regime_for(&req.jurisdiction).map(|r| {
-        rules(r).deadlines(
-            req.kind,
-            req.received_at,
-            req.client.is_some(),
-            &settings.business.calendar,
-        )
-    });
+    let deadlines = deadlines_of(config, &req);
     let due = deadlines.as_ref().map(|d| d.respond_by);
     let hashes = identity_hashes(&hasher, &req);
     // A stored id goes through `ControlDb::submit`: a no-op if identical, else a conflict.
@@ -112,14 +146,7 @@ pub async fn submit_internal(
     let settings = &config.settings;
     let req = parse(config, json)?;
     let hasher = KeyedHasher::new(settings.hash_key.as_bytes().to_vec());
-    let deadlines = regime_for(&req.jurisdiction).map(|r| {
-        rules(r).deadlines(
-            req.kind,
-            req.received_at,
-            req.client.is_some(),
-            &settings.business.calendar,
-        )
-    });
+    let deadlines = deadlines_of(config, &req);
     let hashes = identity_hashes(&hasher, &req);
     let outcome = control.submit(&req, &hashes, deadlines.as_ref()).await?;
     Ok((req, outcome))

@@ -381,6 +381,24 @@ pub async fn s3_client(settings: &dsr_core::config::Settings) -> Result<aws_sdk_
     })
 }
 
+/// An evidence writer for `run_id` under `lease`: retention for the record-keeping period (a
+/// month counted as 31 days, never shorter) and the manifest signer when configured.
+pub fn evidence_writer(
+    settings: &dsr_core::config::Settings,
+    sink: Arc<dyn dsr_evidence::EvidenceSink>,
+    guard: dsr_evidence::Guard,
+    run_id: &str,
+    lease: u64,
+) -> Result<dsr_evidence::Evidence> {
+    let months = i64::from(settings.record_keeping_months);
+    let mut evidence = dsr_evidence::Evidence::new(sink, guard, run_id, lease)?
+        .with_retention(chrono::Duration::days(31 * months));
+    if let Some(signer) = signer(settings)? {
+        evidence = evidence.with_signer(signer);
+    }
+    Ok(evidence)
+}
+
 /// The evidence location of the settings: `s3://bucket/prefix` or a directory.
 pub async fn evidence_sink(
     settings: &dsr_core::config::Settings,

@@ -267,13 +267,8 @@ pub async fn sweep(
         .flat_map(|f| f.identities.iter().map(|i| i.value.clone()))
         .collect();
     let sink = crate::load::evidence_sink(&config.settings).await?;
-    let months = i64::from(config.settings.record_keeping_months);
-    let mut evidence =
-        dsr_evidence::Evidence::new(sink, dsr_evidence::Guard::new(forbidden), &run_id, 0)?
-            .with_retention(chrono::Duration::days(31 * months));
-    if let Some(signer) = crate::load::signer(&config.settings)? {
-        evidence = evidence.with_signer(signer);
-    }
+    let guard = dsr_evidence::Guard::new(forbidden);
+    let evidence = crate::load::evidence_writer(&config.settings, sink, guard, &run_id, 0)?;
     for f in &found {
         let digest = KeyedHasher::new(b"sweep-id".to_vec())
             .hash(&[f.original.as_bytes(), run_id.as_bytes()]);
@@ -293,7 +288,10 @@ pub async fn sweep(
         if usable.identities.is_empty() {
             continue;
         }
-        let body = sweep_request_json(&id, &usable, now);
+        let ids: Vec<Identity> = usable.identities.iter().cloned().collect();
+        // Verified by the original deletion (the chain's `reacquired` entry names it).
+        let body =
+            crate::admission::internal_deletion_json(&id, &ids, "dsr", "tombstone-sweep", now);
         crate::admission::submit_internal(config, control, &body.to_string()).await?;
         let mut chain = evidence.chain(&id, now).await?;
         chain
@@ -306,29 +304,6 @@ pub async fn sweep(
         summary.requests.push(id);
     }
     Ok(summary)
-}
-
-/// The request JSON of a sweep deletion: the identities found, verified by the original
-/// deletion (its chain's `reacquired` entry names it).
-pub fn sweep_request_json(id: &str, found: &Reacquired, now: DateTime<Utc>) -> serde_json::Value {
-    let identities: Vec<serde_json::Value> = found
-        .identities
-        .iter()
-        .map(|i| json!({"type": i.kind, "value": i.value}))
-        .collect();
-    json!({
-        "id": id,
-        "kind": "deletion",
-        "jurisdiction": "CA",
-        "received_at": now.to_rfc3339(),
-        "subject": {"identities": identities},
-        "verification": {
-            "level": "reasonably_high",
-            "method": "tombstone-sweep",
-            "provider": "dsr",
-            "verified_at": now.to_rfc3339(),
-        },
-    })
 }
 
 /// What the ingestion check did.

@@ -188,7 +188,9 @@ pub async fn import(
         }
     }
     for (identities, id) in &requests {
-        let body = request_json(id, identities, now);
+        // The Delete Act: the consumer was verified by the platform; a data broker deletes
+        // every match (exemptions still apply in the run).
+        let body = admission::internal_deletion_json(id, identities, "ca-drop", "drop", now);
         admission::submit_internal(config, control, &body.to_string()).await?;
     }
     summary.requests = requests.len();
@@ -250,29 +252,6 @@ async fn withdraw_request(control: &ControlDb, id: &str, now: DateTime<Utc>) -> 
     control
         .revoke_unstarted(id, detail, now.timestamp_millis())
         .await
-}
-
-/// The request JSON for a matched person: the identities found, attested by DROP.
-fn request_json(id: &str, identities: &[Identity], now: DateTime<Utc>) -> serde_json::Value {
-    let identities: Vec<serde_json::Value> = identities
-        .iter()
-        .map(|i| json!({"type": i.kind, "value": i.value}))
-        .collect();
-    json!({
-        "id": id,
-        "kind": "deletion",
-        "jurisdiction": "CA",
-        "received_at": now.to_rfc3339(),
-        "subject": {"identities": identities},
-        // The Delete Act: the consumer was verified by the platform; a data broker deletes
-        // every match (exemptions still apply in the run).
-        "verification": {
-            "level": "reasonably_high",
-            "method": "drop",
-            "provider": "ca-drop",
-            "verified_at": now.to_rfc3339(),
-        },
-    })
 }
 
 /// Scans every source of every list in the download; hash → who it reached.
@@ -355,13 +334,7 @@ async fn batch_evidence(
     forbidden: BTreeSet<String>,
 ) -> Result<Evidence> {
     let sink = load::evidence_sink(&config.settings).await?;
-    let months = i64::from(config.settings.record_keeping_months);
-    let mut evidence = Evidence::new(sink, Guard::new(forbidden), batch, 0)?
-        .with_retention(chrono::Duration::days(31 * months));
-    if let Some(signer) = load::signer(&config.settings)? {
-        evidence = evidence.with_signer(signer);
-    }
-    Ok(evidence)
+    load::evidence_writer(&config.settings, sink, Guard::new(forbidden), batch, 0)
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

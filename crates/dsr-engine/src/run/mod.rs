@@ -306,16 +306,9 @@ pub(super) struct Ctx<'a> {
 impl Ctx<'_> {
     /// The run's evidence writer, guarded against `forbidden` values.
     fn evidence(&self, forbidden: BTreeSet<String>) -> Result<Evidence> {
-        let settings = &self.config.settings;
         let sink = Arc::clone(self.sink);
-        let months = i64::from(settings.record_keeping_months);
-        let mut evidence = Evidence::new(sink, Guard::new(forbidden), self.run_id, self.lease)?
-            // A month counted as 31 days: never shorter than the period.
-            .with_retention(chrono::Duration::days(31 * months));
-        if let Some(signer) = load::signer(settings)? {
-            evidence = evidence.with_signer(signer);
-        }
-        Ok(evidence)
+        let guard = Guard::new(forbidden);
+        load::evidence_writer(&self.config.settings, sink, guard, self.run_id, self.lease)
     }
 }
 
