@@ -230,6 +230,19 @@ async fn deleted_people_stay_deleted() {
     // A second sweep finds nothing more.
     let run = ok(&env.dsr(&["run", "--job", "nightly"]));
     assert!(run.contains("0 deleted person(s) found again"), "{run}");
+
+    // Jon is deleted; Kim shares his phone. The sweep never takes Kim for Jon.
+    ok(&env.submit(&[dsr_tests::verified("del-jon", "deletion", JON_EMAIL)]));
+    ok(&env.dsr(&["run", "--job", "nightly"]));
+    assert!(!customer_ids(&env).await.contains(&JON_ID));
+    let kim_before = env.rows(Db::Crm, "customers").await.get(&KIM_ID).cloned();
+    assert!(kim_before.is_some());
+    let run = ok(&env.dsr(&["run", "--job", "nightly"]));
+    assert!(run.contains("0 deleted person(s) found again"), "{run}");
+    assert_eq!(
+        env.rows(Db::Crm, "customers").await.get(&KIM_ID).cloned(),
+        kim_before
+    );
     let v = env.dsr(&["audit", "verify", env.evidence().to_str().unwrap()]);
     assert!(v.status.success(), "{}", text(&v));
 }

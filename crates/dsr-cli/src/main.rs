@@ -341,18 +341,25 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let control = ControlDb::open(&config.settings.control_db).await?;
             if (sweep || job_sweep) && !dry_run {
                 let s = dsr_engine::tombstone::sweep(&config, &control, chrono::Utc::now()).await?;
-                if !s.skipped.is_empty() {
-                    println!(
+                let line = if s.skipped.is_empty() {
+                    format!(
+                        "sweep: {} deleted person(s) found again ({} row(s)); {} deletion request(s) stored",
+                        s.reacquired,
+                        s.rows,
+                        s.requests.len()
+                    )
+                } else {
+                    format!(
                         "sweep skipped: unreachable store(s) {}",
                         s.skipped.join(", ")
-                    );
+                    )
+                };
+                // With --json, stdout holds the run summary alone.
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
                 }
-                println!(
-                    "sweep: {} deleted person(s) found again ({} row(s)); {} deletion request(s) stored",
-                    s.reacquired,
-                    s.rows,
-                    s.requests.len()
-                );
             }
             let opts = RunOptions {
                 job,

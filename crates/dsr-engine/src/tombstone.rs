@@ -178,6 +178,7 @@ pub async fn find_reacquired(
         return Ok(Vec::new());
     }
     let settled = control.settled_rows().await?;
+    let shared = &config.settings.shared_identity_types;
     let hasher = KeyedHasher::new(config.settings.hash_key.as_bytes().to_vec());
     let mut found: BTreeMap<String, Reacquired> = BTreeMap::new();
     for store in config.data_map.stores.iter().filter(|s| s.kind.is_sql()) {
@@ -189,21 +190,32 @@ pub async fn find_reacquired(
                 if scan::held_for_client(store, table, rec) {
                     return;
                 }
-                let ids = scan::row_identities(table, rec);
-                let hit = ids
-                    .iter()
-                    .find_map(|(i, _)| tombs.get(&hasher.identity(&i.kind, &i.value)));
-                let Some(original) = hit else { return };
+                // Only identities of one person count (never a shared type such as a
+                // household phone), and only those tombstoned seed the re-deletion: another
+                // identity on the row (a customer id) may be someone else's, and the run's
+                // resolution holds a request reaching two people for review.
+                let hits: Vec<(Identity, &String)> = scan::row_identities(table, rec)
+                    .into_iter()
+                    .filter(|(i, _)| !shared.contains(&i.kind))
+                    .filter_map(|(i, _)| {
+                        let orig = tombs.get(&hasher.identity(&i.kind, &i.value))?;
+                        Some((i, orig))
+                    })
+                    .collect();
+                let Some((_, original)) = hits.first() else {
+                    return;
+                };
+                let original = (*original).clone();
                 if settled.contains(&row_hash(&hasher, &store.name, &table.id.table, &rec.key)) {
                     return;
                 }
                 let e = found.entry(original.clone()).or_insert_with(|| Reacquired {
-                    original: original.clone(),
+                    original,
                     identities: BTreeSet::new(),
                     rows: 0,
                 });
                 e.rows += 1;
-                e.identities.extend(ids.into_iter().map(|(i, _)| i));
+                e.identities.extend(hits.into_iter().map(|(i, _)| i));
             })
             .await?;
         }
@@ -320,8 +332,9 @@ pub struct CheckSummary {
 }
 
 /// The ingestion check: copies a CSV (with a header) from `input` to `output`, leaving out
-/// every row holding a tombstoned identity in a column named after an identity type (`email`,
-/// `phone`, …; normalised as stored values are, then keyed-hashed). Other columns pass as
+/// every row holding a tombstoned identity in a column named after an identity type that is
+/// not `shared` (`email`, `customer_id`, …; normalised as stored values are, then
+/// keyed-hashed). Other columns pass as
 /// they are. A header naming no identity type is an error: the check would be a no-op.
 pub fn check_csv(
     config: &Config,
@@ -345,7 +358,8 @@ pub fn check_csv(
         .filter_map(|(i, h)| {
             let kind = h.trim().to_ascii_lowercase();
             let n = *config.settings.identity_types.get(&kind)?;
-            Some((i, kind, n))
+            // A shared type (a household phone) would drop other people too.
+            (!config.settings.shared_identity_types.contains(&kind)).then_some((i, kind, n))
         })
         .collect();
     if checked.is_empty() {

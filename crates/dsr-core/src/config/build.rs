@@ -433,6 +433,12 @@ fn settings(
             opt_out_url: s.business.opt_out_url,
             calendar: crate::jurisdiction::Calendar::new(tz?, holidays),
         },
+        shared_identity_types: s
+            .identities
+            .iter()
+            .filter(|(_, v)| v.shared)
+            .map(|(k, _)| k.clone())
+            .collect(),
         identity_types: s
             .identities
             .into_iter()

@@ -151,6 +151,10 @@ pub struct BusinessFile {
 pub struct IdentityTypeFile {
     /// `email`, `phone`, `exact` or `case_insensitive`.
     pub normalize: crate::identity::Normalizer,
+    /// Values of this type may belong to several people (a household's phone): the tombstone
+    /// sweep and the ingestion check never take one for a deleted person's. Default false.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// `stores/<name>.toml`: one data store.

@@ -414,6 +414,8 @@ pub struct Settings {
     pub business: Business,
     /// Identity type → normaliser.
     pub identity_types: BTreeMap<String, Normalizer>,
+    /// Identity types whose values several people may share (`shared = true`).
+    pub shared_identity_types: std::collections::BTreeSet<String>,
     /// Manifest signing.
     pub signing: Option<Signing>,
     /// S3 access.

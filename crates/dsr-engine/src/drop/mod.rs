@@ -18,7 +18,8 @@
 //!   is revoked, and tombstones it left are lifted.
 //! * **Export** ([`export`]): `ID,Status` rows for every decided work item not yet exported.
 //! * **API** ([`api`]): the same download and the status upload over the DROP API.
-//! * **Evidence**: a chain per batch (`<batch>`): `drop_imported` (the download's SHA-256 and
+//! * **Evidence**: a chain per batch (`drop-<first 12 hex digits of the download's SHA-256>`),
+//!   written before the batch is stored: `drop_imported` (the download's SHA-256 and
 //!   counts per list), `drop_matched` (counts per status, requests made, and which request
 //!   each work item went to), `drop_withdrawn`, `drop_exported` (the file's SHA-256 and
 //!   counts). Work item ids are DROP's, not PI; no DROP hash is ever stored or logged.
@@ -114,7 +115,9 @@ pub async fn import(
             "work item {known} was already imported in an earlier batch"
         )));
     }
-    let batch = format!("drop-{}-{}", now.format("%Y%m%d"), &sha[..8]);
+    // The batch id follows from the download alone: an import redone after a crash makes the
+    // same ids, and finds what the first attempt already stored.
+    let batch = format!("drop-{}", &sha[..12]);
     let mut summary = ImportSummary {
         batch: batch.clone(),
         ..ImportSummary::default()
@@ -146,6 +149,7 @@ pub async fn import(
     let mut requests: BTreeMap<Vec<Identity>, String> = BTreeMap::new();
     let mut forbidden: BTreeSet<String> = BTreeSet::new();
     let mut opted_out = 0usize;
+    let mut opt_out_hashes: Vec<String> = Vec::new();
     for (list, work) in &download.lists {
         for w in work {
             let hit = hits.get(&(*list, w.hash.clone()));
@@ -157,7 +161,7 @@ pub async fn import(
                         .iter()
                         .map(|i| hasher.identity(&i.kind, &i.value))
                         .collect();
-                    control.suppress_from(&batch, &hashes, Source::Drop).await?;
+                    opt_out_hashes.extend(hashes);
                     forbidden.extend(h.all.iter().map(|i| i.value.clone()));
                     opted_out += 1;
                     (Some(StatusCode::OptedOut), None)
@@ -187,35 +191,46 @@ pub async fn import(
             });
         }
     }
+    summary.requests = requests.len();
+
+    // Evidence first: the batch's chain says what was matched and decided before anything is
+    // stored (a redone import finds its entries and does not write them again).
+    let evidence = batch_evidence(config, &batch, forbidden).await?;
+    let mut chain = evidence.chain(&batch, now).await?;
+    if !chain.entries().iter().any(|e| e.kind == "drop_matched") {
+        chain
+            .append(
+                "drop_imported",
+                json!({"download_sha256": sha, "items": summary.items, "removed": download.removed.len()}),
+            )
+            .await?;
+        let assigned: BTreeMap<&str, Option<&str>> = items
+            .iter()
+            .map(|i| (i.work_item.as_str(), i.request_id.as_deref()))
+            .collect();
+        chain
+            .append(
+                "drop_matched",
+                json!({"outcomes": summary.outcomes, "requests": requests.len(), "opted_out": opted_out, "work_items": assigned}),
+            )
+            .await?;
+    }
+    // Then the opt-outs, the requests (one already stored by a crashed attempt is kept) and
+    // the batch itself, last: a batch stored means its import is complete.
+    control
+        .suppress_from(&batch, &opt_out_hashes, Source::Drop)
+        .await?;
     for (identities, id) in &requests {
+        if control.get(id).await?.is_some() {
+            continue;
+        }
         // The Delete Act: the consumer was verified by the platform; a data broker deletes
         // every match (exemptions still apply in the run).
         let body = admission::internal_deletion_json(id, identities, "ca-drop", "drop", now);
         admission::submit_internal(config, control, &body.to_string()).await?;
     }
-    summary.requests = requests.len();
     control
         .insert_drop_batch(&batch, &sha, download.removed.len(), &items, now)
-        .await?;
-
-    // Evidence: the batch's chain.
-    let evidence = batch_evidence(config, &batch, forbidden).await?;
-    let mut chain = evidence.chain(&batch, now).await?;
-    chain
-        .append(
-            "drop_imported",
-            json!({"download_sha256": sha, "items": summary.items, "removed": download.removed.len()}),
-        )
-        .await?;
-    let assigned: BTreeMap<&str, Option<&str>> = items
-        .iter()
-        .map(|i| (i.work_item.as_str(), i.request_id.as_deref()))
-        .collect();
-    chain
-        .append(
-            "drop_matched",
-            json!({"outcomes": summary.outcomes, "requests": requests.len(), "opted_out": opted_out, "work_items": assigned}),
-        )
         .await?;
 
     // Withdrawn identifiers.
@@ -262,6 +277,7 @@ async fn match_download(
     download: &file::Download,
 ) -> Result<BTreeMap<(ListType, String), Hit>> {
     let unique = scan::unique_identity_types(&config.data_map);
+    let shared = &config.settings.shared_identity_types;
     let mut hits: BTreeMap<(ListType, String), Hit> = BTreeMap::new();
     for (list, items) in &download.lists {
         let wanted: BTreeSet<&str> = items.iter().map(|w| w.hash.as_str()).collect();
@@ -300,11 +316,13 @@ async fn match_download(
                     }
                     hit.all.insert(i.clone());
                 }
-                // The matched identity itself (email, phone lists) starts the search too.
+                // The matched identity itself (email lists; a phone only when phones are not
+                // `shared`) starts the search too.
                 if let [only] = src.fields.as_slice()
                     && let Some((c, role)) = table
                         .identity_columns()
                         .find(|(c, _)| c.name == only.column())
+                    && !shared.contains(&role.kind)
                     && let Some(v) =
                         scan::text(rec, &c.name).and_then(|t| role.normalizer.normalize_stored(&t))
                 {
