@@ -600,6 +600,28 @@ where
     DB::text_at(&row, 0)
 }
 
+/// Runs `sql` with text parameters; every row's first `width` columns as text.
+async fn rows_in<DB>(
+    pool: &Pool<DB>,
+    sql: &str,
+    params: Vec<Option<String>>,
+    width: usize,
+) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
+where
+    DB: Driver,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let mut q = sqlx::query::<DB>(sql);
+    for p in params {
+        q = DB::bind_text(q, p);
+    }
+    let rows = q.fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| (0..width).map(|i| DB::text_at(r, i)).collect())
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl Connector for SqlConnector {
     fn store(&self) -> &str {
@@ -695,10 +717,19 @@ impl Connector for SqlConnector {
     async fn scan(
         &self,
         table: &TableMap,
-        offset: u64,
+        after: Option<&[Value]>,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        self.page(table, Some(offset), limit, "scan").await
+        if table.key.is_empty() {
+            return Err(StoreError {
+                store: self.store.clone(),
+                table: Some(table.id.table.clone()),
+                code: dsr_core::connector::UNSUPPORTED.into(),
+                message: "a table without key columns cannot be scanned".into(),
+            });
+        }
+        self.page(table, Some(after.unwrap_or(&[])), limit, "scan")
+            .await
     }
 
     async fn count_present(
@@ -730,7 +761,7 @@ impl SqlConnector {
     async fn page(
         &self,
         table: &TableMap,
-        offset: Option<u64>,
+        after: Option<&[Value]>,
         limit: usize,
         op: &str,
     ) -> Result<Vec<Record>, StoreError> {
@@ -742,29 +773,40 @@ impl SqlConnector {
             .iter()
             .map(|c| d.as_text(&d.quote_part(c.name), c.declared))
             .collect();
-        let sql = match offset {
+        // A sample: any records. A scan: key order, after the given key (keyset paging; the
+        // key values are bound, typed as their columns).
+        let mut params: Vec<Option<String>> = Vec::new();
+        let sql = match after {
             None => format!(
                 "SELECT {} FROM {} LIMIT {limit}",
                 cols.join(", "),
                 d.quote_name(name)
             ),
-            Some(offset) => {
-                let order: Vec<String> = if table.key.is_empty() {
-                    select.iter().map(|c| d.quote_part(c)).collect()
+            Some(after) => {
+                let key = self::cols(&table.key, &live);
+                let order: Vec<String> = key.iter().map(|c| d.quote_part(c.name)).collect();
+                let filter = if after.is_empty() {
+                    String::new()
                 } else {
-                    table.key.iter().map(|c| d.quote_part(c)).collect()
+                    params = after.iter().map(text).collect();
+                    let ps: Vec<String> = key
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| d.typed_param(i + 1, c.declared))
+                        .collect();
+                    format!(" WHERE ({}) > ({})", order.join(", "), ps.join(", "))
                 };
                 format!(
-                    "SELECT {} FROM {} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+                    "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {limit}",
                     cols.join(", "),
                     d.quote_name(name),
                     order.join(", ")
                 )
             }
         };
-        let rows =
-            with_pool!(&self.pools, p => find_in(p, &sql, &[], 0, false, select.len()).await)
-                .map_err(|e| self.err(Some(name), op, &e))?;
+        let width = select.len();
+        let rows = with_pool!(&self.pools, p => rows_in(p, &sql, params.clone(), width).await)
+            .map_err(|e| self.err(Some(name), op, &e))?;
         Ok(rows
             .into_iter()
             .map(|row| {

@@ -163,17 +163,20 @@ pub trait Connector: Send + Sync {
     /// Up to `limit` records of `table` (its selected columns), for rehearsing masks.
     async fn sample(&self, table: &TableMap, limit: usize) -> Result<Vec<Record>, StoreError>;
 
-    /// One page of every record of `table` (its selected columns) in key order: records
-    /// `offset .. offset + limit`. For sweeps over whole tables (DROP matching, the tombstone
-    /// sweep), which hash values the store cannot compare itself. A store that cannot scan
-    /// answers with the code [`UNSUPPORTED`]; config refuses such a store as a sweep source.
+    /// One page of the records of `table` (its selected columns) in key order: at most
+    /// `limit` records whose key is greater than `after` (from the first when `None`). Keyset
+    /// paging: a record deleted or added elsewhere in the table while a scan goes on never
+    /// makes it skip another. For sweeps over whole tables (DROP matching, the tombstone
+    /// sweep), which hash values the store cannot compare itself. A store that cannot scan,
+    /// or a table without key columns, answers with the code [`UNSUPPORTED`]; config refuses
+    /// such a store as a DROP source.
     async fn scan(
         &self,
         table: &TableMap,
-        offset: u64,
+        after: Option<&[Value]>,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        let _ = (offset, limit);
+        let _ = (after, limit);
         Err(StoreError {
             store: self.store().to_owned(),
             table: Some(table.id.table.clone()),

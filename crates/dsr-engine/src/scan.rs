@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 /// Rows per scan page.
 pub const PAGE: usize = 5_000;
 
-/// Calls `f` with every record of `store`.`table`, page by page in key order.
+/// Calls `f` with every record of `store`.`table`, page by page in key order (keyset paging:
+/// each page starts after the last key of the one before).
 pub async fn scan_table(
     connectors: &Connectors,
     table: &TableMap,
@@ -23,15 +24,17 @@ pub async fn scan_table(
     let conn = connectors
         .get(store)
         .ok_or_else(|| Error::Control(format!("store {store} is not connected")))?;
-    let mut offset = 0u64;
+    let mut after: Option<Vec<dsr_core::value::Value>> = None;
+    let mut seen = 0u64;
     loop {
-        let page = conn.scan(table, offset, PAGE).await?;
+        let page = conn.scan(table, after.as_deref(), PAGE).await?;
         for r in &page {
             f(r);
         }
-        offset += page.len() as u64;
-        if page.len() < PAGE {
-            return Ok(offset);
+        seen += page.len() as u64;
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = Some(last.key.clone()),
+            _ => return Ok(seen),
         }
     }
 }
