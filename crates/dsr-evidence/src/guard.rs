@@ -10,7 +10,9 @@
 //! comparing case-insensitively. Values shorter than 3 characters are ignored: they would match
 //! ordinary words and counts. A match that lies inside a long hexadecimal token (a SHA-256 or
 //! HMAC digest, 32+ hex digits) is not a leak — a customer id `100023` occurs by chance in one
-//! digest of a few thousand — and is ignored. The guard never reveals which value matched.
+//! digest of a few thousand — and is ignored, and so is an all-digit match inside a longer run
+//! of digits (a timestamp's fraction, a date in a run id: another number, not that value).
+//! The guard never reveals which value matched.
 
 use aho_corasick::AhoCorasick;
 use std::collections::HashSet;
@@ -120,8 +122,18 @@ impl Guard {
             return true;
         };
         ac.find_overlapping_iter(&s)
-            .all(|m| inside_digest(&s, m.start(), m.end()))
+            .all(|m| inside_digest(&s, m.start(), m.end()) || inside_number(&s, m.start(), m.end()))
     }
+}
+
+/// Whether `s[start..end]` is all digits and part of a longer run of digits (a timestamp's
+/// fraction, a date in a run id): a customer id `281271` inside `44.281271269` is another
+/// number, not that id.
+fn inside_number(s: &str, start: usize, end: usize) -> bool {
+    let b = s.as_bytes();
+    b[start..end].iter().all(u8::is_ascii_digit)
+        && ((start > 0 && b[start - 1].is_ascii_digit())
+            || b.get(end).is_some_and(u8::is_ascii_digit))
 }
 
 /// Whether `s[start..end]` lies inside a run of 32+ hex digits (a digest), so a match there is
@@ -179,7 +191,8 @@ mod tests {
         let g = guard();
         assert!(!g.permits(&json!({"note": "mail to ANA@example.COM please"})));
         assert!(!g.permits(&json!({"note": "ssn 123-45-6789."})));
-        assert!(!g.permits(&json!({"note": "call 5550123"})));
+        assert!(!g.permits(&json!({"note": "call 555012 now"})));
+        assert!(!g.permits(&json!({"note": "tel:555012"})));
     }
 
     #[test]
@@ -194,6 +207,11 @@ mod tests {
         assert!(!g.permits(&json!({"note": "id-100023-x"})));
         // A short hex-looking run is not a digest.
         assert!(!g.permits(&json!({"note": "ab100023cd"})));
+        // Inside a longer number (a timestamp's fraction, a date in an id) it is another
+        // number.
+        assert!(g.permits(&json!({"at": "2026-11-29T11:12:44.3100023269+00:00"})));
+        assert!(g.permits(&json!({"run": "run-20100023T110756Z-9694"})));
+        assert!(!g.permits(&json!({"at": "2026-11-29 100023"})));
     }
 
     #[test]

@@ -309,33 +309,24 @@ async fn match_download(
                 }
                 let ids = scan::row_identities(table, rec);
                 let hit = hits.entry((*list, h)).or_default();
+                // Every identity of one person on the matching rows (an email, a customer
+                // id; never a `shared` type such as a household phone) seeds the deletion,
+                // so it reaches all of the person's records, not only those under one key.
                 for (i, _) in &ids {
                     if unique.contains(&i.kind) {
                         hit.people.insert(i.clone());
+                    }
+                    if !shared.contains(&i.kind) {
                         hit.identities.insert(i.clone());
                     }
                     hit.all.insert(i.clone());
-                }
-                // The matched identity itself (email lists; a phone only when phones are not
-                // `shared`) starts the search too.
-                if let [only] = src.fields.as_slice()
-                    && let Some((c, role)) = table
-                        .identity_columns()
-                        .find(|(c, _)| c.name == only.column())
-                    && !shared.contains(&role.kind)
-                    && let Some(v) =
-                        scan::text(rec, &c.name).and_then(|t| role.normalizer.normalize_stored(&t))
-                {
-                    hit.identities.insert(Identity {
-                        kind: role.kind.clone(),
-                        value: v,
-                    });
                 }
             })
             .await?;
         }
     }
-    // A row holding no unique identity and no matched identity: start from all it holds.
+    // Rows holding only shared identities: start from those (the run holds the request for
+    // review if they reach more than one person).
     for hit in hits.values_mut() {
         if hit.identities.is_empty() {
             hit.identities = hit.all.clone();
