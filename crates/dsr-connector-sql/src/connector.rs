@@ -592,12 +592,11 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let mut q = sqlx::query::<DB>(sql);
-    for p in params {
-        q = DB::bind_text(q, p);
-    }
-    let row = q.fetch_one(pool).await?;
-    DB::text_at(&row, 0)
+    let rows = rows_in(pool, sql, params, 1).await?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten()))
 }
 
 /// Runs `sql` with text parameters; every row's first `width` columns as text.
