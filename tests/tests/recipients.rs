@@ -231,6 +231,29 @@ async fn only_the_recipients_in_the_ledger_are_told_and_failures_are_retried_and
         "delivered ones are not pending"
     );
     assert_eq!(pending.len(), 2, "{pending:?}");
+
+    // DataBuy is back: the failed notification is sent again (signed, with Eve's request) and
+    // recorded; only the manual one is left to handle by hand.
+    let o = ok(&dsr(&["notifications", "retry"]));
+    assert!(
+        o.contains("out-eve → databuy: delivered after 1 attempt(s)"),
+        "{o}"
+    );
+    let d = databuy_got.lock().unwrap().clone();
+    assert_eq!(d.len(), 2);
+    let body: Value = serde_json::from_str(&d[1].body).unwrap();
+    assert_eq!(body["request_id"], "out-eve");
+    assert!(signed_by("databuy-secret-0123456789", &d[1]));
+    let pending = ok(&dsr(&["notifications", "export"]));
+    assert_eq!(
+        pending.lines().filter(|l| l.starts_with('{')).count(),
+        1,
+        "{pending}"
+    );
+    assert!(pending.contains("printco"), "{pending}");
+    let evidence = env.evidence_text();
+    assert!(evidence.contains("recipient_notifications_retried"));
+    assert!(!evidence.contains(EVE_EMAIL));
     let v = env.dsr(&["audit", "verify", env.evidence().to_str().unwrap()]);
     assert!(v.status.success(), "{}", text(&v));
 }

@@ -340,6 +340,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let (kinds, job_sweep) = dsr_engine::load::fulfilment_job(&jobs_dir, &job)?;
             let control = ControlDb::open(&config.settings.control_db).await?;
             if (sweep || job_sweep) && !dry_run {
+                // Housekeeping of the nightly run: failed notifications are sent again.
+                recipients::retry_with(&config, &control).await?;
                 let s = dsr_engine::tombstone::sweep(&config, &control, chrono::Utc::now()).await?;
                 let line = if s.skipped.is_empty() {
                     format!(

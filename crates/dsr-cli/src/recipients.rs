@@ -29,6 +29,9 @@ pub enum NotificationsCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Send the failed webhook notifications again (also done by every run of a job with
+    /// `sweep = true`); prints one line per notification.
+    Retry,
 }
 
 /// Runs `dsr ledger import`.
@@ -49,7 +52,10 @@ pub async fn ledger(config_dir: &Path, command: LedgerCommand) -> Result<ExitCod
 
 /// Runs `dsr notifications export`.
 pub async fn notifications(config_dir: &Path, command: NotificationsCommand) -> Result<ExitCode> {
-    let NotificationsCommand::Export { out } = command;
+    let out = match command {
+        NotificationsCommand::Export { out } => out,
+        NotificationsCommand::Retry => return retry(config_dir).await,
+    };
     let config = dsr_engine::load::load_config(config_dir)?;
     let control = ControlDb::open(&config.settings.control_db).await?;
     let pending = control.pending_notifications().await;
@@ -73,4 +79,25 @@ pub async fn notifications(config_dir: &Path, command: NotificationsCommand) -> 
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Retries the failed webhook notifications; one line each.
+pub async fn retry(config_dir: &Path) -> Result<ExitCode> {
+    let config = dsr_engine::load::load_config(config_dir)?;
+    let control = ControlDb::open(&config.settings.control_db).await?;
+    let r = retry_with(&config, &control).await;
+    control.close().await;
+    r.map(|_| ExitCode::SUCCESS)
+}
+
+/// Retries the failed webhook notifications over an open control DB (also before a run).
+pub async fn retry_with(config: &dsr_core::config::Config, control: &ControlDb) -> Result<()> {
+    let out = dsr_engine::recipients::retry_failed(config, control, chrono::Utc::now()).await?;
+    for (request, n) in &out {
+        eprintln!(
+            "notification {request} → {}: {} after {} attempt(s)",
+            n.recipient, n.outcome, n.attempts
+        );
+    }
+    Ok(())
 }

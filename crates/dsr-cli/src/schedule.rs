@@ -198,6 +198,8 @@ async fn run_job(
         JobKind::Fulfilment { kinds, sweep } => {
             // The same run as `dsr run --job NAME`.
             let swept = if *sweep {
+                // Housekeeping of the nightly run: failed notifications are sent again.
+                crate::recipients::retry_with(config, control).await?;
                 let s = dsr_engine::tombstone::sweep(config, control, now).await?;
                 println!(
                     "job {}: sweep found {} deleted person(s) again; {} deletion request(s) stored",

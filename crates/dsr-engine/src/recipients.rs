@@ -12,7 +12,8 @@
 //!   `<X-DSR-Timestamp>.<body>`), retried with backoff; a recipient without one is listed for
 //!   `dsr notifications export`. Each outcome is recorded in the control DB and, by the caller,
 //!   in the request's evidence (`recipients_notified`: recipient ids, channels, outcomes and
-//!   attempts). The webhook body carries the consumer's identities: the recipient received
+//!   attempts). [`retry_failed`] sends failed ones again later (`dsr notifications retry`, and
+//!   every run of a job with `sweep = true`), recorded as a run summary in evidence. The webhook body carries the consumer's identities: the recipient received
 //!   them and needs them to act; nothing else (logs, evidence, errors) does.
 
 use crate::control::{ControlDb, Pools, db, pg_sql, with_db};
@@ -307,6 +308,82 @@ impl ControlDb {
                 .collect()
         })
     }
+}
+
+/// Webhook notifications that failed every attempt, retried: each is sent again (with its
+/// retries) to the recipient's current webhook, its outcome recorded in the control DB, and
+/// the pass recorded in evidence as the run summary `runs/notify-<time>.json` (request and
+/// recipient ids, outcomes, attempts). Returns the outcomes.
+pub async fn retry_failed(
+    config: &Config,
+    control: &ControlDb,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Notified)>> {
+    let failed: Vec<Pending> = control
+        .pending_notifications()
+        .await?
+        .into_iter()
+        .filter(|p| p.status == "failed")
+        .collect();
+    let mut out = Vec::new();
+    let mut forbidden: Vec<String> = Vec::new();
+    for p in failed {
+        let Some(recipient) = config.recipients.iter().find(|r| r.id == p.recipient) else {
+            continue;
+        };
+        let Channel::Webhook { url, secret_env } = &recipient.channel else {
+            continue;
+        };
+        let Some(stored) = control.get(&p.request_id).await? else {
+            continue;
+        };
+        let identities = &stored.request.subject.identities;
+        forbidden.extend(identities.iter().map(|i| i.value.clone()));
+        let categories: Vec<String> = p
+            .categories
+            .split(';')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        let body = json!({
+            "event": p.event,
+            "request_id": p.request_id,
+            "identities": identities.iter().map(|i| json!({"type": i.kind, "value": i.value})).collect::<Vec<_>>(),
+            "categories": categories,
+            "sent_at": Utc::now().to_rfc3339(),
+        })
+        .to_string();
+        let secret = std::env::var(secret_env).unwrap_or_default();
+        let (outcome, attempts, status) = post_with_retries(url, &secret, &body).await;
+        let n = Notified {
+            recipient: p.recipient.clone(),
+            name: recipient.name.clone(),
+            channel: "webhook",
+            outcome,
+            attempts,
+            http_status: status,
+            categories,
+        };
+        tracing::info!(request = %p.request_id, recipient = %n.recipient, outcome = n.outcome, attempts = n.attempts, "recipient notification retried");
+        control
+            .record_notification(&p.request_id, &p.event, &n)
+            .await?;
+        out.push((p.request_id, n));
+    }
+    if !out.is_empty() {
+        let sink = crate::load::evidence_sink(&config.settings).await?;
+        let run = format!("notify-{}", now.format("%Y%m%dT%H%M%S%3fZ"));
+        let guard = dsr_evidence::Guard::new(forbidden);
+        let evidence = crate::load::evidence_writer(&config.settings, sink, guard, &run, 0)?;
+        let retried: Vec<serde_json::Value> = out
+            .iter()
+            .map(|(r, n)| json!({"request": r, "recipient": n.recipient, "outcome": n.outcome, "attempts": n.attempts, "http_status": n.http_status}))
+            .collect();
+        evidence
+            .write_run(json!({"kind": "recipient_notifications_retried", "retried": retried}))
+            .await?;
+    }
+    Ok(out)
 }
 
 /// Attempts per webhook notification.
