@@ -345,25 +345,13 @@ pub async fn retry_failed(
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .collect();
-        let body = json!({
-            "event": p.event,
-            "request_id": p.request_id,
-            "identities": identities.iter().map(|i| json!({"type": i.kind, "value": i.value})).collect::<Vec<_>>(),
-            "categories": categories,
-            "sent_at": Utc::now().to_rfc3339(),
-        })
-        .to_string();
-        let secret = std::env::var(secret_env).unwrap_or_default();
-        let (outcome, attempts, status) = post_with_retries(url, &secret, &body).await;
-        let n = Notified {
-            recipient: p.recipient.clone(),
+        let hook = Hook {
+            recipient: &p.recipient,
             name: recipient.name.clone(),
-            channel: "webhook",
-            outcome,
-            attempts,
-            http_status: status,
-            categories,
+            url,
+            secret_env,
         };
+        let n = send_webhook(hook, &p.event, &p.request_id, identities, categories).await;
         tracing::info!(request = %p.request_id, recipient = %n.recipient, outcome = n.outcome, attempts = n.attempts, "recipient notification retried");
         control
             .record_notification(&p.request_id, &p.event, &n)
@@ -413,25 +401,13 @@ pub async fn notify(
             .unwrap_or_else(|| rid.clone());
         let n = match recipient.map(|r| &r.channel) {
             Some(Channel::Webhook { url, secret_env }) => {
-                let body = json!({
-                    "event": event,
-                    "request_id": request_id,
-                    "identities": identities.iter().map(|i| json!({"type": i.kind, "value": i.value})).collect::<Vec<_>>(),
-                    "categories": categories,
-                    "sent_at": Utc::now().to_rfc3339(),
-                })
-                .to_string();
-                let secret = std::env::var(secret_env).unwrap_or_default();
-                let (outcome, attempts, status) = post_with_retries(url, &secret, &body).await;
-                Notified {
-                    recipient: rid.clone(),
+                let hook = Hook {
+                    recipient: &rid,
                     name,
-                    channel: "webhook",
-                    outcome,
-                    attempts,
-                    http_status: status,
-                    categories,
-                }
+                    url,
+                    secret_env,
+                };
+                send_webhook(hook, event, request_id, identities, categories).await
             }
             _ => Notified {
                 recipient: rid.clone(),
@@ -448,6 +424,44 @@ pub async fn notify(
         out.push(n);
     }
     Ok(out)
+}
+
+/// A webhook recipient to send to.
+struct Hook<'a> {
+    recipient: &'a str,
+    name: String,
+    url: &'a str,
+    secret_env: &'a str,
+}
+
+/// Sends one notification to a webhook recipient (the body of the module documentation,
+/// signed, with retries) and says how it went.
+async fn send_webhook(
+    hook: Hook<'_>,
+    event: &str,
+    request_id: &str,
+    identities: &[Identity],
+    categories: Vec<String>,
+) -> Notified {
+    let body = json!({
+        "event": event,
+        "request_id": request_id,
+        "identities": identities.iter().map(|i| json!({"type": i.kind, "value": i.value})).collect::<Vec<_>>(),
+        "categories": categories,
+        "sent_at": Utc::now().to_rfc3339(),
+    })
+    .to_string();
+    let secret = std::env::var(hook.secret_env).unwrap_or_default();
+    let (outcome, attempts, http_status) = post_with_retries(hook.url, &secret, &body).await;
+    Notified {
+        recipient: hook.recipient.to_string(),
+        name: hook.name,
+        channel: "webhook",
+        outcome,
+        attempts,
+        http_status,
+        categories,
+    }
 }
 
 /// `sha256=<hex>` of HMAC-SHA-256 under `secret` over `<timestamp>.<body>`.
